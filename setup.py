@@ -1,0 +1,56 @@
+"""Extension modules only; all metadata lives in pyproject.toml.
+
+Environment toggles:
+  EVSEFAST_NO_EXTENSIONS=1   build a pure-Python package (no compiler needed)
+  EVSEFAST_DEBUG_BUILD=1     bounds checks on, -O0 -g
+  CIBUILDWHEEL=1             (set by cibuildwheel) a failed extension build is an error
+Without CIBUILDWHEEL the extensions are optional: a machine without a C compiler
+still installs a working package that runs the same kernels as plain Python.
+"""
+import os
+
+from setuptools import Extension, setup
+
+KERNELS = ["pilot", "pwm", "limits", "meter", "framing"]
+
+
+def _extensions():
+    if os.environ.get("EVSEFAST_NO_EXTENSIONS"):
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:  # pragma: no cover - Cython is a build requirement
+        return []
+    debug = bool(os.environ.get("EVSEFAST_DEBUG_BUILD"))
+    mandatory = bool(os.environ.get("CIBUILDWHEEL"))
+    # -g0 keeps the .so small on flash-constrained controllers
+    cflags = ["-O0", "-g"] if debug else ["-O2", "-g0"]
+    exts = [
+        Extension(
+            f"evsefast._core.{name}",
+            [f"src/_core/{name}.py"],
+            extra_compile_args=cflags,
+        )
+        for name in KERNELS
+        if os.path.exists(f"src/_core/{name}.py")
+    ]
+    built = cythonize(
+        exts,
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": debug,
+            "wraparound": debug,
+            "initializedcheck": debug,
+            "cdivision": True,
+            "embedsignature": True,
+            "infer_types": True,
+        },
+        quiet=True,
+    )
+    # cythonize() drops Extension(optional=...): set it afterwards
+    for ext in built:
+        ext.optional = not mandatory
+    return built
+
+
+setup(ext_modules=_extensions())
