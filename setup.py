@@ -11,7 +11,7 @@ import os
 
 from setuptools import Extension, setup
 
-KERNELS = ["pilot", "pwm", "limits", "meter", "framing"]
+KERNELS = ["pilot", "cpsignal", "pwm", "limits", "meter", "framing"]
 
 
 def _extensions():

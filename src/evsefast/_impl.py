@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
-KERNEL_NAMES = ("pilot", "pwm", "limits", "meter", "framing")
+KERNEL_NAMES = ("pilot", "cpsignal", "pwm", "limits", "meter", "framing")
 _CORE_PACKAGE = "evsefast._core"
 _PURE_PREFIX = "evsefast._core._pure_"
 

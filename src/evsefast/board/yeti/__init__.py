@@ -1,0 +1,1 @@
+"""Yeti-family serial boards: COBS + JAMCRC framing, per-board protobuf field profiles, driver, virtual MCU."""

@@ -1,0 +1,1 @@
+"""The charging kernel: IEC adapter, charger state machine and the EvseManager facade."""

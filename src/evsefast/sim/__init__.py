@@ -1,0 +1,1 @@
+"""Simulation: CP waveform physics, simulated board and power meter, the EVerest car command language."""
