@@ -49,4 +49,23 @@ class ManualClock(Clock):
         self._now_ms = float(now_ms)
 
 
-__all__ = ["Clock", "ManualClock"]
+class ScaledClock(Clock):
+    """A real clock running ``factor`` times faster than wall time (simulations over a serial link)."""
+
+    def __init__(self, factor: float = 1.0) -> None:
+        if not factor > 0:
+            raise ValueError(f"factor must be > 0, got {factor}")
+        self.factor = float(factor)
+        self._t0_mono = time.monotonic()
+        self._t0_wall = time.time()
+
+    def monotonic_ms(self) -> float:
+        """Scaled monotonic time in milliseconds since construction."""
+        return (time.monotonic() - self._t0_mono) * 1000.0 * self.factor
+
+    def wall_s(self) -> float:
+        """Scaled wall time: starts at the real time, runs ``factor`` times faster."""
+        return self._t0_wall + (time.monotonic() - self._t0_mono) * self.factor
+
+
+__all__ = ["Clock", "ManualClock", "ScaledClock"]
