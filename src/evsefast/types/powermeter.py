@@ -208,3 +208,11 @@ class TransactionStopResponse(Message, frozen=True, kw_only=True, omit_defaults=
     start_signed_meter_value: Optional[SignedMeterValue] = None
     signed_meter_value: Optional[SignedMeterValue] = None
     error: Optional[str] = None
+
+
+__all__ = [
+    "Current", "Energy", "Frequency", "IdentificationStatus", "OCMFIdentificationType", "Power", "Powermeter",
+    "ReactivePower", "SignedCurrent", "SignedEnergy", "SignedFrequency", "SignedMeterValue", "SignedVoltage",
+    "Temperature", "TransactionReq", "TransactionRequestStatus", "TransactionStartResponse",
+    "TransactionStopResponse", "Voltage",
+]
