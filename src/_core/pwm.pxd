@@ -2,5 +2,6 @@
 cdef public double PWM_5_PERCENT
 cpdef double duty_from_current(double current_A) noexcept
 cpdef double current_from_duty_pct(double duty_pct) noexcept
+cpdef bint is_digital_communication_pct(double duty_pct) noexcept
 cpdef double board_percent(double duty) noexcept
 cpdef bint is_valid_board_percent(double duty_pct) noexcept

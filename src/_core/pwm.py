@@ -50,6 +50,11 @@ def current_from_duty_pct(duty_pct):
     return 0.0
 
 
+def is_digital_communication_pct(duty_pct):
+    """True for a duty of 3-7 % (nominal 5 %): digital communication (ISO 15118 / DIN 70121) required."""
+    return duty_pct >= 3.0 and duty_pct <= 7.0
+
+
 def board_percent(duty):
     """The percent value sent to a board's ``pwm_on`` for a duty fraction."""
     return duty * 100.0

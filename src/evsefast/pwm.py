@@ -4,6 +4,7 @@
     current_from_duty_pct(duty_pct) -> float   # EV side, IEC 61851-1 Annex A; 0.0 = no charging
     board_percent(duty) -> float               # value for a board's pwm_on (duty x 100)
     is_valid_board_percent(duty_pct) -> bool   # 5 %, 10-97 % or 100 %
+    is_digital_communication_pct(duty_pct) -> bool  # 3-7 % (EV side)
     PWM_5_PERCENT = 0.05                       # digital communication (ISO 15118 / DIN 70121)
 
 Inputs are checked here (a number; |current| <= 1000 A; duty fraction in [0, 1]; percent in
@@ -53,6 +54,11 @@ def board_percent(duty, *, kernels=None) -> float:
     return _k(kernels).board_percent(_float("duty", duty, 0.0, 1.0))
 
 
+def is_digital_communication_pct(duty_pct, *, kernels=None) -> bool:
+    """True for a duty of 3-7 % (nominal 5 %, ``PWM_5_PERCENT``): digital communication required."""
+    return _k(kernels).is_digital_communication_pct(_float("duty_pct", duty_pct, 0.0, 100.0))
+
+
 def is_valid_board_percent(duty_pct, *, kernels=None) -> bool:
     """True for 5 %, 10-97 % or 100 % (within 1e-6)."""
     return _k(kernels).is_valid_board_percent(_float("duty_pct", duty_pct, 0.0, 100.0))
@@ -60,5 +66,5 @@ def is_valid_board_percent(duty_pct, *, kernels=None) -> bool:
 
 __all__ = [
     "ABSOLUTE_MAX_CURRENT_A", "DUTY_X1", "MIN_CHARGE_CURRENT_A", "PWM_5_PERCENT", "board_percent",
-    "current_from_duty_pct", "duty_from_current", "is_valid_board_percent",
+    "current_from_duty_pct", "duty_from_current", "is_digital_communication_pct", "is_valid_board_percent",
 ]
