@@ -26,10 +26,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT.parent / "shared" / "seeds"
+OUT = ROOT / "bindings" / "everest"
+# The shared contract folder when present (developer tree); otherwise the verbatim copies committed in
+# bindings/everest/seed/ (a plain checkout, CI). tests/test_contract.py checks the copies are identical.
+SHARED_SEEDS = ROOT.parent / "shared" / "seeds"
+SEEDS = SHARED_SEEDS if SHARED_SEEDS.is_dir() else OUT / "seed"
 INTERFACE_SEED = SEEDS / "003_58ced612409218a2.txt"
 TYPES_SEED = SEEDS / "000_b34336c8534e1ee7.txt"
-OUT = ROOT / "bindings" / "everest"
 
 # --------------------------------------------------------------------------------------------------
 # Seed interface: one line of YAML with its line breaks and indentation removed
