@@ -1,0 +1,225 @@
+"""The simulated control-pilot front end: the waveform on the CP wire, sampled and classified.
+
+``CpFrontEnd`` does what an ADC-based board does: the CP voltage (a 1 kHz PWM between a high level
+set by the car's resistance and a low level set by the car's diode) is sampled into uint16 ADC
+blocks, and every block goes through the pilot kernel's streaming classifier
+(``kernels.pilot.PilotClassifier.feed_u16``), whose debounced decisions are the CP states.
+Nothing is shortcut: every PWM period of the simulated time is synthesised and classified.
+
+Blocks: after any change of the waveform the front end runs ``block_ms`` blocks (10 ms =
+1000 samples at 100 kS/s) for ``settle_ms`` so the classifier's debounce (20 ms fast, 250 ms slow)
+sees fine-grained evidence; while the waveform is unchanged it runs ``settled_block_ms`` blocks
+(100 ms) so that a 30-minute session costs ~20 000 kernel calls instead of 180 000.  Block
+boundaries restart at each waveform change; the partial block before it is classified as it is
+(a short block, as a real ADC DMA half-buffer would be).
+
+Synthesis: with a ``cpsignal`` kernel the blocks are synthesised by it; otherwise each distinct
+waveform gets a noisy buffer of ``settled_block_ms`` + one period of samples (built once, seeded)
+and each block is a slice of it at a random whole-period offset.
+
+Time is handed in: ``run(span_ms)`` processes the next ``span_ms`` of signal.
+"""
+from __future__ import annotations
+
+import random
+from array import array
+from typing import Dict, List, Optional, Tuple
+
+from .. import _impl
+
+#: YetiSimulator's window half-width around 12, 9, 6, 3, 0 and -12 V (the fallback classifier).
+WINDOW_V = 1.1
+PWM_HZ = 1000.0
+STATE_NAMES = ("", "A", "B", "C", "D", "E", "F", "invalid")
+
+#: ``(offset_ms, state, diode_fault)``: a decided change, offset from the start of a ``run``
+Change = Tuple[float, str, bool]
+
+
+def classify_levels(hi_V: float, lo_V: float, pwm_running: bool) -> Tuple[str, bool]:
+    """YetiSimulator's classification of a high and low CP level: ``(state, diode_fault)``.
+
+    Used only when no pilot kernel is available.  ``""`` means "no valid level".
+    """
+    w = WINDOW_V
+    if abs(hi_V + 12.0) <= w and abs(lo_V + 12.0) <= w:
+        return "F", False
+    if abs(hi_V) <= w:
+        return "E", False
+    diode = bool(pwm_running and not abs(lo_V + 12.0) <= w and abs(hi_V + lo_V) <= w)
+    for state, level in (("A", 12.0), ("B", 9.0), ("C", 6.0), ("D", 3.0)):
+        if abs(hi_V - level) <= w:
+            return state, diode
+    return "invalid", diode
+
+
+class CpFrontEnd:
+    """Synthesise and classify the CP waveform; see the module docstring.
+
+    ``set_wave(hi_V, lo_V, duty_pct)`` sets the waveform from the present time on (``duty_pct``
+    0 = constant low, 100 = constant high); ``run(span_ms)`` processes the next ``span_ms`` and
+    returns the decided changes.  ``state`` / ``diode_fault`` hold the latest decision, ``hi_V`` /
+    ``lo_V`` / ``measured_duty_pct`` the last block's plateau levels and duty.
+    """
+
+    def __init__(self, *, kernels=None, sample_rate_Hz: int = 100_000, adc_bits: int = 12,
+                 noise_V: float = 0.1, seed: int = 0, block_ms: float = 10.0,
+                 settled_block_ms: float = 100.0, settle_ms: float = 400.0,
+                 debounce_fast_ms: float = 20.0, debounce_slow_ms: float = 250.0) -> None:
+        k = kernels or _impl.ACTIVE
+        if not (1000 <= int(sample_rate_Hz) <= 10_000_000):
+            raise ValueError(f"sample_rate_Hz must be in [1000, 10000000], got {sample_rate_Hz!r}")
+        if not (8 <= int(adc_bits) <= 16):
+            raise ValueError(f"adc_bits must be in [8, 16], got {adc_bits!r}")
+        self.sample_rate_Hz = int(sample_rate_Hz)
+        self.adc_bits = int(adc_bits)
+        self.noise_V = float(noise_V)
+        self._rng = random.Random(int(seed) * 7919 + 17)
+        self.max_count = (1 << self.adc_bits) - 1
+        self.volts_per_count = 30.0 / self.max_count
+        self.offset_V = -15.0
+        spm = self.sample_rate_Hz / 1000.0  # samples per ms
+        self._spm = spm
+        self._period = max(1, int(round(self.sample_rate_Hz / PWM_HZ)))
+        self._block_n = max(self._period, int(round(block_ms * spm)))
+        self._settled_n = max(self._block_n, int(round(settled_block_ms * spm)))
+        self._settle_n = int(round(settle_ms * spm))
+        pilot = getattr(k, "pilot", None)
+        self.uses_kernel = pilot is not None
+        self._clf = None
+        if pilot is not None:
+            cfg = pilot.PilotConfig(volts_per_count=self.volts_per_count, offset_V=self.offset_V,
+                                    adc_bits=self.adc_bits, debounce_fast_ms=debounce_fast_ms,
+                                    debounce_slow_ms=debounce_slow_ms)
+            self._clf = pilot.PilotClassifier(cfg)
+        self._debounce_fast_ms = float(debounce_fast_ms)
+        self.state = ""
+        self.diode_fault = False
+        self.hi_V = -12.0
+        self.lo_V = -12.0
+        self.measured_duty_pct = 0.0
+        self._wave = (-12.0, -12.0, 0.0)
+        self._cache: Dict[Tuple[float, float, float], array] = {}
+        self._buf: Optional[array] = None
+        self._n_time = 0  # samples of elapsed time
+        self._n_done = 0  # samples classified
+        self._grid0 = 0  # start of the current block grid (last waveform change)
+        self._fine_until = self._settle_n
+        self._diode_since: Optional[float] = None
+        self._pending_changes: List[Change] = []
+        self.blocks = 0
+        self.samples_processed = 0
+
+    # -- inputs ---------------------------------------------------------------------------------
+    def set_wave(self, hi_V: float, lo_V: float, duty_pct: float) -> None:
+        """The waveform from now on."""
+        if duty_pct <= 0.0:
+            wave = (float(lo_V), float(lo_V), 0.0)
+        elif duty_pct >= 100.0:
+            wave = (float(hi_V), float(hi_V), 100.0)
+        else:
+            wave = (float(hi_V), float(lo_V), float(duty_pct))
+        if wave == self._wave:
+            return
+        if self._n_time > self._n_done:  # classify what the old waveform produced so far
+            self._feed(self._n_time - self._n_done, self._pending_changes)
+        self._wave = wave
+        self._buf = None
+        self._grid0 = self._n_time
+        self._fine_until = self._n_time + self._settle_n
+
+    # -- processing -----------------------------------------------------------------------------
+    def run(self, span_ms: float) -> List[Change]:
+        """Process the next ``span_ms`` of signal; return the decided changes (offsets in ms)."""
+        start_n = self._n_time
+        t0_ms = start_n / self._spm
+        changes = self._pending_changes  # absolute times until converted below
+        self._pending_changes = []
+        if span_ms > 0:
+            self._n_time = int(round((t0_ms + span_ms) * self._spm))
+        while True:
+            grid = self._block_n if self._n_done < self._fine_until else self._settled_n
+            # next block boundary on the grid that started at the last waveform change
+            rel = self._n_done - self._grid0
+            end = self._grid0 + (rel // grid + 1) * grid
+            if end > self._n_time:
+                break
+            self._feed(end - self._n_done, changes)
+        if changes:
+            return [(t - t0_ms, s, d) for (t, s, d) in changes]
+        return changes
+
+    def _samples(self, n: int):
+        """``n`` samples of the present waveform (uint16 ADC counts)."""
+        buf = self._buf
+        if buf is None:
+            buf = self._cache.get(self._wave)
+            if buf is None:
+                buf = self._synthesise(self._settled_n + self._period)
+                if len(self._cache) > 64:
+                    self._cache.clear()
+                self._cache[self._wave] = buf
+            self._buf = buf
+        periods = (len(buf) - n) // self._period
+        off = self._rng.randint(0, periods) * self._period if periods > 0 else 0
+        return memoryview(buf)[off:off + n]
+
+    def _synthesise(self, n: int) -> array:
+        hi, lo, duty = self._wave
+        per = self._period
+        high_n = int(round(per * duty / 100.0))
+        vpc = self.volts_per_count
+        off = self.offset_V
+        maxc = self.max_count
+        sigma = self.noise_V
+        gauss = self._rng.gauss
+        out = array("H", bytes(2 * n))
+        for i in range(n):
+            v = hi if (i % per) < high_n else lo
+            if sigma > 0.0:
+                v += gauss(0.0, sigma)
+            c = int(round((v - off) / vpc))
+            out[i] = 0 if c < 0 else (maxc if c > maxc else c)
+        return out
+
+    def _feed(self, n: int, changes: List[Change]) -> None:
+        t_end_ms = (self._n_done + n) / self._spm
+        self._n_done += n
+        self.blocks += 1
+        self.samples_processed += n
+        clf = self._clf
+        if clf is None:
+            self._feed_fallback(t_end_ms, changes)
+            return
+        changed = clf.feed_u16(self._samples(n), t_end_ms)
+        blk = clf.block
+        if blk.n_valid:
+            self.hi_V = blk.high_V
+            self.lo_V = blk.low_V
+            self.measured_duty_pct = blk.duty_pct
+        # the diode check: PWM present with a wrong low level, held for the fast debounce
+        diode = blk.diode_fault
+        if diode != self.diode_fault:
+            if self._diode_since is None:
+                self._diode_since = t_end_ms - n / self._spm
+            if t_end_ms - self._diode_since >= self._debounce_fast_ms or not diode:
+                self.diode_fault = diode
+                self._diode_since = None
+                if not changed:
+                    changes.append((t_end_ms, self.state, diode))
+        else:
+            self._diode_since = None
+        if changed:
+            self.state = STATE_NAMES[clf.state]
+            changes.append((t_end_ms, self.state, self.diode_fault))
+
+    def _feed_fallback(self, t_end_ms: float, changes: List[Change]) -> None:
+        hi, lo, duty = self._wave
+        state, diode = classify_levels(hi, lo, 0.0 < duty < 100.0)
+        self.hi_V, self.lo_V, self.measured_duty_pct = hi, lo, duty
+        if state != self.state or diode != self.diode_fault:
+            self.state, self.diode_fault = state, diode
+            changes.append((t_end_ms, state, diode))
+
+
+__all__ = ["CpFrontEnd", "STATE_NAMES", "WINDOW_V", "classify_levels"]
