@@ -60,22 +60,17 @@ __all__ = [
 
 _JSON_ENCODER = msgspec.json.Encoder()
 _MSGPACK_ENCODER = msgspec.msgpack.Encoder()
-_encode_json = _JSON_ENCODER.encode
-_encode_msgpack = _MSGPACK_ENCODER.encode
 
+encode_json = _JSON_ENCODER.encode
+"""``encode_json(obj) -> bytes``: ``obj`` (Struct, enum, list, dict, scalar) as compact JSON.
 
-def encode_json(obj: Any) -> bytes:
-    """Encode ``obj`` (a Struct, enum, list, dict or scalar) to compact JSON bytes.
+The shared encoder's bound method itself (no wrapper: this is the hot path of every var publication).
+Unset optional fields are omitted. The value is not validated: build it from validated input (``decode``)
+or check it with ``validate`` first. Floats must be finite (msgspec writes NaN as ``null``).
+"""
 
-    Unset optional fields are omitted. The value is not validated: build it from validated input
-    (``decode``) or check it with ``validate`` first. Floats must be finite (msgspec writes NaN as ``null``).
-    """
-    return _encode_json(obj)
-
-
-def encode_msgpack(obj: Any) -> bytes:
-    """Encode ``obj`` to msgpack bytes (same Structs; for internal IPC, recordings and replay)."""
-    return _encode_msgpack(obj)
+encode_msgpack = _MSGPACK_ENCODER.encode
+"""``encode_msgpack(obj) -> bytes``: the same Structs as msgpack (internal IPC, recordings, replay)."""
 
 
 def to_builtins(obj: Any) -> Any:
