@@ -398,7 +398,8 @@ class StartSessionReason(str, enum.Enum):
 
 __all__ = [
     "CarManufacturer", "Connector", "ConnectorTypeEnum", "EVInfo", "EnableDisableSource", "EnablePriority",
-    "EnableSource", "EnableSourceEnum", "EnableState", "EnableStateEnum", "Enable_source", "Enable_state", "Error", "Evse", "EvccId",
+    "EnableSource", "EnableSourceEnum", "EnableState", "EnableStateEnum", "Enable_source", "Enable_state", "Error",
+    "Evse", "EvccId",
     "HlcSessionFailedEvent", "HlcSessionFailedReasonEnum", "Limits", "Percent", "PlugAndChargeConfiguration",
     "ReservationEnd", "ReservationEndReason", "ReservationResult", "ReservationStart", "SessionCancellationReason",
     "SessionCancelled", "SessionError", "SessionEvent", "SessionEvents", "SessionFinished", "SessionStarted",
