@@ -1,0 +1,34 @@
+# C types for cpsignal.py (Cython pure-Python mode: this file augments the .py)
+cimport cython
+
+cdef public int NOISE_NONE, NOISE_UNIFORM, NOISE_GAUSS
+cdef public unsigned long long MASK64, XS_MUL
+cdef public double GAUSS_SCALE, UNIFORM_SCALE
+
+
+cdef class CpSynth:
+    cdef public double period_us, sample_period_us, t_us, phase_us
+    cdef public int adc_bits
+    cdef public long max_count
+    cdef public double volts_per_count, offset_V
+    cdef public long long clipped, samples
+    cdef public double duty_pct, high_V, low_V, rise_us, noise_V
+    cdef public int noise_kind
+    cdef public unsigned long long rng
+    cdef double _th, _rup, _rdn, _vfall
+
+    @cython.locals(x=cython.ulonglong)
+    cdef inline unsigned long long _next(self) noexcept
+    @cython.locals(r=cython.ulonglong, g=cython.ulonglong)
+    cdef inline double _noise(self) noexcept
+    @cython.locals(per=double, hv=double, lv=double, r=double)
+    cdef void _setup(self) noexcept
+    @cython.locals(v=double, dph=double)
+    cdef inline double _value(self, double ph) noexcept
+    @cython.locals(n=Py_ssize_t, i=Py_ssize_t, ph=double, dt=double, per=double, inv=double,
+                   off=double, maxc=long, top=double, clipped=Py_ssize_t, x=double, c=long)
+    cpdef Py_ssize_t fill_u16(self, unsigned short[::1] out)
+    @cython.locals(n=Py_ssize_t, i=Py_ssize_t, ph=double, dt=double, per=double)
+    cpdef Py_ssize_t fill_f32(self, float[::1] out)
+    @cython.locals(k=Py_ssize_t)
+    cpdef Py_ssize_t drive(self, classifier, buf, Py_ssize_t n_blocks, double t_ms, double block_ms)

@@ -1,0 +1,215 @@
+"""Control-pilot waveform synthesiser: fills caller-provided uint16 (ADC counts) or float32 (volts)
+buffers with what an ADC sampling the CP line without synchronisation would see.
+
+* PWM of period ``period_us`` (1000 us = 1 kHz) at ``duty_pct``; 0 % is a constant low level (state
+  F, -12 V), 100 % a constant high level (X1).  ``high_V`` is the car's plateau (12/9/6/3/0 V for
+  A/B/C/D/E), ``low_V`` the negative half (-12 V; a car with a shorted diode gives about -high_V).
+* Sample ``k`` of the stream is taken at ``t_us + k * sample_period_us``: the phase keeps running
+  from block to block, and the start time picks an arbitrary phase.
+* ``rise_us`` > 0 gives linear edges (both directions; a pulse shorter than the edge never
+  reaches the top, and the falling edge starts from the level reached).
+* Noise (volts, added to every sample) from a seeded xorshift64* generator kept in the object, so
+  a seed reproduces a stream exactly in both builds: ``noise_kind`` 1 = uniform in
+  [-noise_V, +noise_V), 2 = gaussian-ish (Irwin-Hall sum of four 16-bit uniforms, sigma = noise_V,
+  bounded at +-3.46 sigma), 0 = none.
+* uint16 output: ``count = floor((V - offset_V) / volts_per_count + 0.5)`` clipped to
+  ``[0, 2**adc_bits - 1]``; clipped samples are counted (``clipped``, and the fill's return value).
+
+``drive(classifier, buf, n_blocks, t_ms, block_ms)`` is the fused loop for simulators: it
+synthesises ``n_blocks`` blocks into ``buf`` and feeds each to ``classifier.feed_u16(buf, t)``
+(``t = t_ms + k * block_ms`` for the k-th block, 0-based), stopping at the first block after which
+the classifier's debounced state changed.  It returns that block's 1-based number, or 0 when the
+state did not change (all blocks consumed).  Any object with ``feed_u16(buf, t_ms) -> int`` works.
+"""
+
+NOISE_NONE = 0
+NOISE_UNIFORM = 1
+NOISE_GAUSS = 2
+MASK64 = 0xFFFFFFFFFFFFFFFF
+XS_MUL = 2685821657736338717
+GAUSS_SCALE = 3.0 ** 0.5 / 65536.0  # four summed 16-bit uniforms -> unit variance
+UNIFORM_SCALE = 2.0 ** -52  # 53 random bits -> [0, 2)
+
+
+def _check(name, value, lo, hi):
+    if not (lo <= value <= hi):  # also rejects NaN
+        raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+
+
+class CpSynth:
+    """Deterministic CP waveform generator; see the module docstring."""
+
+    def __init__(self, duty_pct=100.0, high_V=12.0, low_V=-12.0, sample_period_us=10.0,
+                 t_us=0.0, rise_us=0.0, noise_V=0.0, noise_kind=2, seed=1, adc_bits=12,
+                 volts_per_count=30.0 / 4095.0, offset_V=-15.0, period_us=1000.0):
+        _check("period_us", period_us, 10.0, 1e6)
+        _check("sample_period_us", sample_period_us, 0.01, 1e6)
+        _check("t_us", t_us, 0.0, 1e15)
+        _check("adc_bits", adc_bits, 1, 16)
+        _check("volts_per_count", volts_per_count, 1e-9, 100.0)
+        _check("offset_V", offset_V, -1000.0, 1000.0)
+        self.period_us = period_us
+        self.sample_period_us = sample_period_us
+        self.t_us = t_us
+        self.adc_bits = adc_bits
+        self.max_count = (1 << adc_bits) - 1
+        self.volts_per_count = volts_per_count
+        self.offset_V = offset_V
+        self.phase_us = t_us % period_us
+        self.clipped = 0
+        self.samples = 0
+        self.duty_pct = 100.0
+        self.high_V = 12.0
+        self.low_V = -12.0
+        self.rise_us = 0.0
+        self.noise_V = 0.0
+        self.noise_kind = 0
+        self.rng = 1
+        self.set_seed(seed)
+        self.set_duty(duty_pct)
+        self.set_levels(high_V, low_V)
+        self.set_edges(rise_us)
+        self.set_noise(noise_V, noise_kind)
+
+    def set_seed(self, seed):
+        """Restart the noise generator (any integer in [0, 2**64); 0 is mapped to a fixed seed)."""
+        _check("seed", seed, 0, MASK64)
+        self.rng = seed if seed != 0 else 0x9E3779B97F4A7C15
+
+    def set_duty(self, duty_pct):
+        """PWM duty in percent: 0 = constant low, 100 = constant high, else 1 kHz PWM."""
+        _check("duty_pct", duty_pct, 0.0, 100.0)
+        self.duty_pct = duty_pct
+
+    def set_levels(self, high_V, low_V):
+        """The car-side plateaus in volts (high: 12/9/6/3/0; low: -12, or not for a diode fault)."""
+        _check("high_V", high_V, -20.0, 20.0)
+        _check("low_V", low_V, -20.0, 20.0)
+        self.high_V = high_V
+        self.low_V = low_V
+
+    def set_edges(self, rise_us):
+        """Linear edge time in us (0 = ideal edges), at most half the PWM period."""
+        _check("rise_us", rise_us, 0.0, self.period_us * 0.5)
+        self.rise_us = rise_us
+
+    def set_noise(self, noise_V, noise_kind):
+        """Noise amplitude in volts (sigma for gaussian-ish, half-width for uniform) and kind."""
+        _check("noise_V", noise_V, 0.0, 10.0)
+        _check("noise_kind", noise_kind, 0, 2)
+        self.noise_V = noise_V
+        self.noise_kind = noise_kind
+
+    def _next(self):
+        x = self.rng
+        x ^= x >> 12
+        x ^= (x << 25) & MASK64
+        x ^= x >> 27
+        self.rng = x
+        return (x * XS_MUL) & MASK64
+
+    def _noise(self):
+        r = self._next()
+        if self.noise_kind == NOISE_GAUSS:
+            g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
+            return (g - 131070.0) * GAUSS_SCALE * self.noise_V
+        return ((r >> 11) * UNIFORM_SCALE - 1.0) * self.noise_V
+
+    def _setup(self):
+        """Per-fill constants: (threshold, up-ramp, down-ramp, falling-edge start level)."""
+        per = self.period_us
+        hv = self.high_V
+        lv = self.low_V
+        r = self.rise_us
+        if self.duty_pct >= 100.0:
+            self._th = 2.0 * per  # always high, no edges
+            self._rup = 0.0
+            self._rdn = 0.0
+        elif self.duty_pct <= 0.0:
+            self._th = -2.0 * per  # always low, no edges
+            self._rup = 0.0
+            self._rdn = 0.0
+        else:
+            self._th = self.duty_pct * per / 100.0
+            self._rup = r
+            self._rdn = r
+        self._vfall = hv
+        if self._rup > 0.0 and self._th < self._rup:
+            self._vfall = lv + (hv - lv) * (self._th / self._rup)
+
+    def _value(self, ph):
+        """The CP voltage at phase ``ph`` (us into the period), noise included."""
+        if ph < self._th:
+            if ph < self._rup:
+                v = self.low_V + (self.high_V - self.low_V) * (ph / self._rup)
+            else:
+                v = self.high_V
+        else:
+            dph = ph - self._th
+            if dph < self._rdn:
+                v = self._vfall + (self.low_V - self._vfall) * (dph / self._rdn)
+            else:
+                v = self.low_V
+        if self.noise_kind != NOISE_NONE:
+            v += self._noise()
+        return v
+
+    def fill_u16(self, out):
+        """Fill ``out`` (uint16 ADC counts) with the next ``len(out)`` samples; returns how many
+        were clipped to the ADC range."""
+        self._setup()
+        n = len(out)
+        ph = self.phase_us
+        dt = self.sample_period_us
+        per = self.period_us
+        inv = 1.0 / self.volts_per_count
+        off = self.offset_V
+        maxc = self.max_count
+        top = maxc + 1.0
+        clipped = 0
+        for i in range(n):
+            x = (self._value(ph) - off) * inv + 0.5
+            if x < 0.0:
+                out[i] = 0
+                clipped += 1
+            elif x >= top:
+                out[i] = maxc
+                clipped += 1
+            else:
+                c = int(x)
+                out[i] = c
+            ph += dt
+            while ph >= per:
+                ph -= per
+        self.phase_us = ph
+        self.t_us += n * dt
+        self.samples += n
+        self.clipped += clipped
+        return clipped
+
+    def fill_f32(self, out):
+        """Fill ``out`` (float32 volts) with the next ``len(out)`` samples; returns ``len(out)``."""
+        self._setup()
+        n = len(out)
+        ph = self.phase_us
+        dt = self.sample_period_us
+        per = self.period_us
+        for i in range(n):
+            out[i] = self._value(ph)
+            ph += dt
+            while ph >= per:
+                ph -= per
+        self.phase_us = ph
+        self.t_us += n * dt
+        self.samples += n
+        return n
+
+    def drive(self, classifier, buf, n_blocks, t_ms, block_ms):
+        """Synthesise up to ``n_blocks`` blocks into ``buf`` and feed each to
+        ``classifier.feed_u16(buf, t_ms + k * block_ms)``; returns the 1-based number of the block
+        after which the classifier reported a change, or 0 if none did."""
+        for k in range(n_blocks):
+            self.fill_u16(buf)
+            if classifier.feed_u16(buf, t_ms + k * block_ms):
+                return k + 1
+        return 0
