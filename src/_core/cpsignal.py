@@ -32,8 +32,16 @@ UNIFORM_SCALE = 2.0 ** -52  # 53 random bits -> [0, 2)
 
 
 def _check(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name} must be a number in [{lo}, {hi}], got {value!r}")
     if not (lo <= value <= hi):  # also rejects NaN
         raise ValueError(f"{name} must be in [{lo}, {hi}], got {value!r}")
+
+
+def _check_int(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
+    _check(name, value, lo, hi)
 
 
 class CpSynth:
@@ -45,7 +53,7 @@ class CpSynth:
         _check("period_us", period_us, 10.0, 1e6)
         _check("sample_period_us", sample_period_us, 0.01, 1e6)
         _check("t_us", t_us, 0.0, 1e15)
-        _check("adc_bits", adc_bits, 1, 16)
+        _check_int("adc_bits", adc_bits, 1, 16)
         _check("volts_per_count", volts_per_count, 1e-9, 100.0)
         _check("offset_V", offset_V, -1000.0, 1000.0)
         self.period_us = period_us
@@ -73,7 +81,7 @@ class CpSynth:
 
     def set_seed(self, seed):
         """Restart the noise generator (any integer in [0, 2**64); 0 is mapped to a fixed seed)."""
-        _check("seed", seed, 0, MASK64)
+        _check_int("seed", seed, 0, MASK64)
         self.rng = seed if seed != 0 else 0x9E3779B97F4A7C15
 
     def set_duty(self, duty_pct):
@@ -96,7 +104,7 @@ class CpSynth:
     def set_noise(self, noise_V, noise_kind):
         """Noise amplitude in volts (sigma for gaussian-ish, half-width for uniform) and kind."""
         _check("noise_V", noise_V, 0.0, 10.0)
-        _check("noise_kind", noise_kind, 0, 2)
+        _check_int("noise_kind", noise_kind, 0, 2)
         self.noise_V = noise_V
         self.noise_kind = noise_kind
 

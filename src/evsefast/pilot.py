@@ -1,0 +1,284 @@
+"""Control-pilot classification: thin, validating API over ``evsefast._core.pilot`` and
+``evsefast._core.cpsignal`` (rules in those modules' docstrings).
+
+One block (no state):
+
+    blk = classify_block_u16(samples, volts_per_count=30/4095, offset_V=-15.0)
+    blk = classify_block_f32(volts)
+    blk.state ("A".."F", "invalid" via ``STATE_NAMES[blk.state]``), blk.high_V, blk.low_V,
+    blk.duty_pct, blk.pwm, blk.diode_fault, blk.unstable, blk.sigma_high_V, blk.n_rejected ...
+
+Streaming with debounce (fast for changes that remove power: to A, B, E, F, invalid; slow to C, D):
+
+    clf = PilotClassifier(debounce_fast_ms=20, debounce_slow_ms=250)
+    if clf.feed_u16(samples, t_ms):      # 1 when the reported state changed (t_ms: newest sample)
+        d = clf.decision()               # PilotDecision: state, previous_state, held_ms, evidence
+
+Samples may be ``array('H')`` / ``array('f')``, numpy arrays, memoryviews, bytes / bytearray
+(raw native-endian uint16 / float32) or sequences of numbers; numpy is never needed.  The per-block
+hot path of the kernel is ``clf.kernel.feed_u16(buf, t_ms)`` with a C-contiguous uint16 buffer
+(no checks; evidence in ``clf.kernel.block``).
+
+Synthesis: ``cp_synth(duty_pct=..., high_V=..., ...)`` returns the kernel's ``CpSynth`` (validated
+arguments); ``synth.drive(clf.kernel, buf, n_blocks, t_ms, block_ms)`` synthesises and classifies
+block after block in one call until the debounced state changes (see ``evsefast._core.cpsignal``).
+"""
+from __future__ import annotations
+
+import math
+from array import array
+
+from . import _impl
+from .errors import InvalidInput
+
+STATE_NAMES = ("unknown", "A", "B", "C", "D", "E", "F", "invalid")
+
+# field -> (lowest, highest) accepted value
+_CONFIG_RANGES = {
+    "volts_per_count": (1e-9, 100.0),
+    "offset_V": (-1000.0, 1000.0),
+    "adc_bits": (1, 16),
+    "valid_min_V": (-1000.0, 1000.0),
+    "valid_max_V": (-1000.0, 1000.0),
+    "plateau_window_V": (0.01, 12.0),
+    "pwm_min_swing_V": (0.01, 48.0),
+    "min_plateau_samples": (1, 1_000_000),
+    "unstable_sigma_V": (0.0, 100.0),
+    "unstable_mid_pct": (0.0, 100.0),
+    "debounce_fast_ms": (0.0, 60_000.0),
+    "debounce_slow_ms": (0.0, 600_000.0),
+}
+_BANDS = ("a", "b", "c", "d", "e", "f", "neg")
+for _b in _BANDS:
+    _CONFIG_RANGES[f"{_b}_min_V"] = (-30.0, 30.0)
+    _CONFIG_RANGES[f"{_b}_max_V"] = (-30.0, 30.0)
+_INT_FIELDS = ("adc_bits", "min_plateau_samples")
+CONFIG_FIELDS = tuple(_CONFIG_RANGES) + ("reject_unstable",)
+
+
+def _number(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise InvalidInput(f"{name} must be a number, got {value!r}", name) from None
+    return value
+
+
+def pilot_config(*, kernels=None, **fields):
+    """A validated kernel ``PilotConfig`` (defaults: IEC 61851 bands of peers_and_standards §2.1,
+    12-bit ADC over -15..+15 V, debounce 20 ms fast / 250 ms slow)."""
+    ns = kernels or _impl.ACTIVE
+    clean = {}
+    for name, value in fields.items():
+        if name == "reject_unstable":
+            clean[name] = bool(value)
+            continue
+        rng = _CONFIG_RANGES.get(name)
+        if rng is None:
+            raise InvalidInput(f"unknown pilot config field {name!r}; allowed: {', '.join(CONFIG_FIELDS)}",
+                               name)
+        value = _number(name, value)
+        lo, hi = rng
+        if name in _INT_FIELDS:
+            if value != int(value):
+                raise InvalidInput(f"{name} must be an integer in [{lo}, {hi}], got {value!r}", name)
+            value = int(value)
+        if not (lo <= value <= hi):
+            raise InvalidInput(f"{name} must be in [{lo}, {hi}], got {value!r}", name)
+        clean[name] = value
+    cfg = ns.pilot.PilotConfig(**clean)
+    for b in _BANDS:
+        lo, hi = getattr(cfg, f"{b}_min_V"), getattr(cfg, f"{b}_max_V")
+        if not lo < hi:
+            raise InvalidInput(f"{b}_min_V must be below {b}_max_V, got [{lo}, {hi}]", f"{b}_min_V")
+    if not cfg.valid_min_V < cfg.valid_max_V:
+        raise InvalidInput(f"valid_min_V must be below valid_max_V, got [{cfg.valid_min_V}, "
+                           f"{cfg.valid_max_V}]", "valid_min_V")
+    return cfg
+
+
+def config_fields(cfg) -> dict:
+    """The fields of a kernel ``PilotConfig`` (any build) as a dict."""
+    return {name: getattr(cfg, name) for name in CONFIG_FIELDS}
+
+
+def _coerce_config(config, ns, overrides):
+    if config is None:
+        fields = {}
+    elif isinstance(config, dict):
+        fields = dict(config)
+    elif isinstance(config, ns.pilot.PilotConfig) and not overrides:
+        return config
+    else:
+        fields = config_fields(config)
+    fields.update(overrides)
+    return pilot_config(kernels=ns, **fields)
+
+
+def _raw_bytes(name, mv, typecode, size):
+    if not mv.c_contiguous:
+        mv = memoryview(mv.tobytes())
+    if mv.nbytes % size:
+        raise InvalidInput(f"{name}: a raw byte buffer must hold a whole number of {size}-byte samples, "
+                           f"got {mv.nbytes} bytes", name)
+    return mv.cast("B").cast(typecode)
+
+
+def _as_typed(name, samples, typecode, size, kind):
+    try:
+        mv = memoryview(samples)
+    except TypeError:
+        mv = None
+    if mv is not None:
+        if mv.ndim != 1:
+            raise InvalidInput(f"{name} must be one-dimensional, got {mv.ndim} dimensions", name)
+        fmt = mv.format
+        if fmt in (typecode, "<" + typecode, "=" + typecode, "@" + typecode):
+            if mv.c_contiguous and fmt == typecode:
+                return mv
+            if mv.c_contiguous:
+                return mv.cast("B").cast(typecode)
+            return memoryview(array(typecode, mv.tolist()))
+        if fmt in ("B", "b", "c") and mv.itemsize == 1:
+            return _raw_bytes(name, mv, typecode, size)
+        if typecode == "f" and fmt in ("d", "<d", "=d", "e"):
+            return memoryview(array("f", mv.tolist()))
+        raise InvalidInput(f"{name} must hold {kind} samples (buffer format {typecode!r}), got format {fmt!r}",
+                           name)
+    if isinstance(samples, (str, dict)) or samples is None:
+        raise InvalidInput(f"{name} must be a {kind} buffer or a sequence of numbers, got "
+                           f"{type(samples).__name__}", name)
+    try:
+        return memoryview(array(typecode, samples))
+    except (TypeError, ValueError, OverflowError):
+        if typecode == "H":
+            raise InvalidInput(f"{name} must be a uint16 buffer or a sequence of ints in [0, 65535]",
+                               name) from None
+        raise InvalidInput(f"{name} must be a float32 buffer or a sequence of numbers", name) from None
+
+
+def as_u16(name: str, samples) -> memoryview:
+    """A 1-D C-contiguous uint16 view of ``samples`` (buffer, raw bytes or sequence of ints)."""
+    return _as_typed(name, samples, "H", 2, "uint16")
+
+
+def as_f32(name: str, samples) -> memoryview:
+    """A 1-D C-contiguous float32 view of ``samples`` (float64 input is converted)."""
+    return _as_typed(name, samples, "f", 4, "float32")
+
+
+def _t(t_ms):
+    t = _number("t_ms", t_ms)
+    if not math.isfinite(t):
+        raise InvalidInput(f"t_ms must be a finite number of milliseconds, got {t_ms!r}", "t_ms")
+    return float(t)
+
+
+def classify_block_u16(samples, volts_per_count=None, offset_V=None, *, adc_bits=None, config=None,
+                       kernels=None):
+    """Classify one block of uint16 ADC counts (``V = count * volts_per_count + offset_V``);
+    returns a kernel ``PilotBlock`` with the evidence."""
+    ns = kernels or _impl.ACTIVE
+    over = {k: v for k, v in (("volts_per_count", volts_per_count), ("offset_V", offset_V),
+                              ("adc_bits", adc_bits)) if v is not None}
+    cfg = _coerce_config(config, ns, over)
+    out = ns.pilot.PilotBlock()
+    ns.pilot.block_u16(out, as_u16("samples", samples), cfg)
+    return out
+
+
+def classify_block_f32(samples, *, config=None, kernels=None):
+    """Classify one block of float32 volts; returns a kernel ``PilotBlock``."""
+    ns = kernels or _impl.ACTIVE
+    cfg = _coerce_config(config, ns, {})
+    out = ns.pilot.PilotBlock()
+    ns.pilot.block_f32(out, as_f32("samples", samples), cfg)
+    return out
+
+
+class PilotDecision:
+    """A debounced decision and its evidence (the block that completed the hold)."""
+
+    __slots__ = ("state", "previous_state", "t_ms", "since_ms", "held_ms", "high_V", "low_V",
+                 "sigma_high_V", "sigma_low_V", "duty_pct", "pwm", "diode_fault", "unstable",
+                 "n_samples", "n_rejected")
+
+    def __init__(self, **fields):
+        for k in self.__slots__:
+            setattr(self, k, fields[k])
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
+        return f"PilotDecision({inner})"
+
+    def __eq__(self, other):
+        return isinstance(other, PilotDecision) and self.as_dict() == other.as_dict()
+
+
+class PilotClassifier:
+    """Debounced streaming classifier (see the module docstring)."""
+
+    __slots__ = ("kernel", "_ns")
+
+    def __init__(self, config=None, *, kernels=None, **fields) -> None:
+        self._ns = kernels or _impl.ACTIVE
+        self.kernel = self._ns.pilot.PilotClassifier(_coerce_config(config, self._ns, fields))
+
+    @property
+    def config(self):
+        return self.kernel.cfg
+
+    def feed_u16(self, samples, t_ms) -> int:
+        """Classify a uint16 block whose newest sample is at ``t_ms``; 1 if the state changed."""
+        return self.kernel.feed_u16(as_u16("samples", samples), _t(t_ms))
+
+    def feed_f32(self, samples, t_ms) -> int:
+        """Classify a float32-volts block whose newest sample is at ``t_ms``; 1 if it changed."""
+        return self.kernel.feed_f32(as_f32("samples", samples), _t(t_ms))
+
+    def reset(self) -> None:
+        self.kernel.reset()
+
+    @property
+    def state(self) -> str:
+        """The debounced state: "unknown" before the first decision, "A".."F" or "invalid"."""
+        return STATE_NAMES[self.kernel.state]
+
+    @property
+    def block(self):
+        """The last block's evidence (kernel ``PilotBlock``, overwritten by the next feed)."""
+        return self.kernel.block
+
+    def decision(self) -> PilotDecision:
+        """The last decision with the evidence of the block that made it."""
+        k = self.kernel
+        b = k.decided
+        return PilotDecision(
+            state=STATE_NAMES[k.state], previous_state=STATE_NAMES[k.previous_state],
+            t_ms=k.decided_ms, since_ms=k.since_ms, held_ms=k.held_ms, high_V=b.high_V, low_V=b.low_V,
+            sigma_high_V=b.sigma_high_V, sigma_low_V=b.sigma_low_V, duty_pct=b.duty_pct, pwm=bool(b.pwm),
+            diode_fault=bool(b.diode_fault), unstable=bool(b.unstable), n_samples=b.n_samples,
+            n_rejected=b.n_rejected,
+        )
+
+
+def cp_synth(*, kernels=None, **kwargs):
+    """A kernel ``CpSynth`` (arguments in ``evsefast._core.cpsignal``); bad arguments raise
+    ``InvalidInput`` naming the argument and its range."""
+    ns = kernels or _impl.ACTIVE
+    try:
+        return ns.cpsignal.CpSynth(**kwargs)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), str(exc).split(" ", 1)[0]) from None
+    except TypeError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+__all__ = [
+    "CONFIG_FIELDS", "PilotClassifier", "PilotDecision", "STATE_NAMES", "as_f32", "as_u16",
+    "classify_block_f32", "classify_block_u16", "config_fields", "cp_synth", "pilot_config",
+]
