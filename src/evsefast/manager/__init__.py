@@ -1,1 +1,11 @@
-"""The charging kernel: IEC adapter, charger state machine and the EvseManager facade."""
+"""The charging kernel: IEC adapter, charger state machine and the ``EvseManager`` facade.
+
+``from evsefast.manager import EvseManager``.  Layout (one job per file): ``iec`` (CP adapter,
+contactors, lock), ``charger`` + ``states`` (the state machine), ``events`` (seed session events),
+``enable`` (enable/disable source table), ``reservation``, ``errors`` (inoperative logic),
+``limits`` (limit glue over ``kernels.limits``), ``metering``, ``boot`` (start-up and power-loss
+clean-up), ``vars`` (var hub), ``inbox`` (thread-safe board listener), ``cmds`` + ``api`` (facade).
+"""
+from .api import EvseManager
+
+__all__ = ["EvseManager"]

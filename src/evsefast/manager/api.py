@@ -1,0 +1,320 @@
+"""``EvseManager``: the evse_manager interface (13 cmds, 15 vars) over the charger core.
+
+Every cmd has the interface's name and argument names, validates its arguments at the edge
+(Struct, plain dict or JSON bytes; bad input -> :class:`evsefast.errors.CommandRejected` naming the
+field, state unchanged) and returns the interface's result type.  Board and power-meter reports
+arrive through the ``BoardListener`` methods (thread-safe, queued); ``tick()`` processes them and
+fires timers at ``clock.monotonic_ms()``; ``next_deadline_ms()`` says when the next timer is due.
+One re-entrant lock serialises cmds, ticks and subscriber delivery.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from types import MappingProxyType
+from typing import Any, Callable, Optional
+
+from .. import _impl
+from ..clock import Clock
+from ..config import ManagerConfig
+from ..store import open_store
+from . import inbox as _in
+from .boot import Boot
+from .charger import Charger
+from .enable import EnableTable
+from .errors import INTERNAL, ErrorState
+from .events import SessionEventPublisher
+from .iec import IecAdapter
+from .inbox import Inbox
+from .limits import LimitState
+from .metering import Metering
+from .reservation import Reservation
+from .states import CHARGING, IDLE, PAUSED_EV
+from .vars import VARS, VarHub
+
+log = logging.getLogger("evsefast.manager")
+
+_INF = math.inf
+
+
+class EvseManager(Inbox):
+    """The charging kernel of one connector (EVerest ``evse_manager``).
+
+    ``EvseManager(config=None, board=..., powermeters=(), store=None, clock=None, kernels=None)``:
+    ``config`` a :class:`~evsefast.config.ManagerConfig` or a dict; ``board`` a
+    :class:`~evsefast.board.port.BoardSupport`; ``powermeters`` billing meters; ``store`` a path for
+    the SQLite power-loss store (or a store object, or None); ``clock`` a
+    :class:`~evsefast.clock.Clock` (real by default); ``kernels`` a kernel build (default
+    ``evsefast._impl.ACTIVE``).
+    """
+
+    #: var name -> type, as in the seed interface
+    VARS = MappingProxyType(VARS)
+
+    def __init__(self, config: Any = None, board=None, powermeters=(), store=None, clock: Optional[Clock] = None,
+                 kernels=None) -> None:
+        super().__init__()
+        if board is None:
+            raise TypeError("EvseManager needs a board (a BoardSupport, e.g. evsefast.testing.FakeBoard())")
+        cfg = ManagerConfig.from_any(config)
+        self.config = cfg
+        self.board = board
+        self.clock = clock if clock is not None else Clock()
+        self.kernels = kernels if kernels is not None else _impl.ACTIVE
+        self._lock = threading.RLock()
+        self._vars = VarHub()
+        publish = self._vars.publish
+        self._iec = IecAdapter(board, has_ventilation=cfg.has_ventilation,
+                               lock_connector_in_state_b=cfg.lock_connector_in_state_b,
+                               hack_simplified_mode_limit_10A=cfg.hack_simplified_mode_limit_10A)
+        self._limits = LimitState(self.kernels, cfg.module_id, self._iec, publish)
+        self._metering = Metering(powermeters, self.kernels.limits,
+                                  tolerance_pct=cfg.soft_over_current_tolerance_percent,
+                                  noise_A=cfg.soft_over_current_measurement_noise_A,
+                                  timeout_ms=cfg.soft_over_current_timeout_ms,
+                                  fail_on_errors=cfg.fail_on_powermeter_errors)
+        self._errors = ErrorState(cfg.inoperative_error_use_vendor_id)
+        self._reservation = Reservation()
+        self._events = SessionEventPublisher(publish, self.clock.wall_s, self._metering)
+        self._store = open_store(store)
+        self._core = Charger(cfg=cfg, iec=self._iec, limits=self._limits, metering=self._metering,
+                             errors=self._errors, reservation=self._reservation, events=self._events,
+                             store=self._store, kernels=self.kernels)
+        self._core.on_fatal_onset = self._cancel_reservation
+        self._enable = EnableTable()
+        self._boot = Boot(self)
+        self._busy = False
+        self._dirty = False
+        self._deadline = -_INF  # the first tick always runs
+        self._last_store_ms = -_INF
+        self._pnc = {}
+        self._allowed_modes = None
+        self._waker: Optional[Callable[[], None]] = None
+        board.attach(self)
+        for meter in self._metering.meters:
+            meter.attach(self)
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the board (it publishes its capabilities) and begin the start-up sequence. Idempotent."""
+        with self._lock:
+            if self._boot.started:
+                return
+            now = self._now()
+            self._boot.start(now)
+            self.board.start()
+            self._process(now)
+
+    def close(self) -> None:
+        """Stop the board and close the store."""
+        with self._lock:
+            try:
+                self.board.close()
+            finally:
+                if self._store is not None:
+                    self._store.close()
+
+    def set_waker(self, waker: Optional[Callable[[], None]]) -> None:
+        """Called (from any thread) whenever new input is queued or a cmd changed the deadlines."""
+        self._waker = waker
+        self.wake = waker
+
+    # -- time ----------------------------------------------------------------------------------------
+    def _now(self) -> int:
+        return int(self.clock.monotonic_ms())
+
+    def tick(self) -> None:
+        """Process queued board/meter input and fire the timers due at ``clock.monotonic_ms()``."""
+        now = int(self.clock.monotonic_ms())
+        if not self.queue and now < self._deadline:
+            return
+        with self._lock:
+            if not self._boot.started:
+                self._boot.start(now)
+                self.board.start()
+            self._process(now)
+
+    def next_deadline_ms(self) -> Optional[float]:
+        """Monotonic time (ms) of the next timer, or None if nothing is scheduled."""
+        d = self._deadline
+        return None if d == _INF else d
+
+    # -- vars ----------------------------------------------------------------------------------------
+    def subscribe(self, name: str, callback: Callable[[Any], None], encoding: Optional[str] = None):
+        """Call ``callback(value)`` on every publication of var ``name`` (``encoding``: None, "json",
+        "msgpack"); returns a function that unsubscribes."""
+        return self._vars.subscribe(name, callback, encoding)
+
+    def get(self, name: str) -> Any:
+        """The latest value of var ``name`` (None if never published)."""
+        VarHub.check_name(name)
+        return self._vars.latest.get(name)
+
+    @property
+    def state(self) -> str:
+        """The charger core's state name (HEAD names, e.g. ``"Charging"``), for diagnostics and tests."""
+        return self._core.state
+
+    @property
+    def session_events(self):
+        """The session events published so far (most recent 1024), oldest first."""
+        return list(self._vars.history)
+
+    @property
+    def active_errors(self):
+        """The active errors as ``ActiveError`` tuples, plus the Inoperative error if raised."""
+        errs = list(self._errors.active.values())
+        if self._errors.inoperative is not None:
+            errs.append(self._errors.inoperative)
+        return errs
+
+    # -- processing ----------------------------------------------------------------------------------
+    def _process(self, now: int) -> None:
+        if self._busy:  # re-entered from a board command or subscriber: the outer loop re-runs
+            self._dirty = True
+            return
+        self._busy = True
+        try:
+            core = self._core
+            q = self.queue
+            for _ in range(64):
+                self._dirty = False
+                while q:
+                    kind, payload = q.popleft()
+                    self._handle(kind, payload, now)
+                self._boot.step(now)
+                self._iec.check_timers(now)
+                if self._boot.ready:
+                    self._limits.expire(now, core.state != IDLE)
+                    core.step(now)
+                if not q and not self._dirty:
+                    break
+        except Exception as exc:  # noqa: BLE001 - nothing may escape into the caller
+            self._internal_error(exc, now)
+        finally:
+            self._busy = False
+        self._deadline = self._compute_deadline(now)
+        self._vars.deliver()
+
+    def _compute_deadline(self, now: int) -> float:
+        d = self._iec.next_deadline()
+        d = _INF if d is None else d
+        if self._boot.ready:
+            x = self._limits.deadline()
+            if x < d:
+                d = x
+            x = self._core.deadline(now)
+            if x < d:
+                d = x
+        else:
+            x = self._boot.deadline()
+            if x < d:
+                d = x
+        return d
+
+    def _handle(self, kind: int, payload: Any, now: int) -> None:
+        core = self._core
+        if kind == _in.BSP:
+            raw = payload.event.value
+            if raw == "EvseReplugStarted" or raw == "EvseReplugFinished":
+                return  # P13: the legacy replug is optional and not implemented
+            self._iec.feed(raw, now)
+            if self._boot.ready:
+                core.step(now)
+        elif kind == _in.METER:
+            self._on_meter(payload, now)
+        elif kind == _in.CAPS:
+            self._limits.on_capabilities(payload)
+            self._boot.caps = payload
+            self._vars.publish("hw_capabilities", payload)
+            self._boot.publish_modes()
+            self._limits.publish(core.state != IDLE)
+        elif kind == _in.PP:
+            self._limits.on_pp(payload.ampacity)
+            self._limits.publish(core.state != IDLE)
+        elif kind == _in.PHASES:
+            if 1 <= payload <= 3:
+                self._limits.phases_available = int(payload)
+                self._limits.publish(core.state != IDLE)
+        elif kind == _in.TELEMETRY:
+            self._vars.publish("telemetry", payload)
+        elif kind == _in.STOP:
+            reason = getattr(payload, "reason", "Other")
+            core.cancel_transaction(getattr(reason, "value", reason), getattr(payload, "id_tag", None))
+        elif kind == _in.ERROR_RAISED:
+            sev = getattr(payload.severity, "value", payload.severity)
+            onset = self._errors.raise_error(payload.type, payload.sub_type, sev, payload.message,
+                                             payload.description, payload.vendor_id)
+            if onset is not None:
+                core.fatal_onset(onset)
+        elif kind == _in.ERROR_CLEARED:
+            self._errors.clear_error(payload[0], payload[1])
+        elif kind == _in.METER_KEY:
+            self._vars.publish("powermeter_public_key_ocmf", payload)
+
+    def _on_meter(self, sample, now: int) -> None:
+        m = self._metering
+        m.on_sample(sample)
+        self._boot.meter_seen = True
+        self._vars.publish("powermeter", sample)
+        core = self._core
+        if core.state == CHARGING or core.state == PAUSED_EV:
+            if m.feed_over_current(now, core.signalled_A) and not self._errors.is_active("evse_manager/MREC4OverCurrentFailure"):
+                core._over_current()
+        else:
+            m.soc.reset()
+        store = self._store
+        if store is not None and core.transaction_active:
+            if now - self._last_store_ms >= self.config.session_store_interval_ms:
+                self._last_store_ms = now
+                store.update_energy(m.energy_import(), m.energy_export())
+
+    def _internal_error(self, exc: BaseException, now: int) -> None:
+        """Safe state: power off, CP F, log, raise ``evse_manager/Internal`` (never raises)."""
+        log.error("internal error, going to a safe state: %r", exc, exc_info=exc)
+        try:
+            self._iec.safe_state()
+        except Exception:  # noqa: BLE001
+            log.exception("board failed while going to the safe state")
+        try:
+            onset = self._errors.raise_error(INTERNAL, "", "High", repr(exc))
+            if onset is not None:
+                self._core.fatal_onset(onset)
+        except Exception:  # noqa: BLE001
+            log.exception("could not raise the Internal error")
+
+    def _cmd(self, fn: Callable[[int], Any], default: Any = None) -> Any:
+        """Run a cmd's effect under the lock, then process; internal errors -> safe state, ``default``."""
+        with self._lock:
+            now = self._now()
+            try:
+                result = fn(now)
+            except Exception as exc:  # noqa: BLE001
+                self._internal_error(exc, now)
+                result = default
+            self._process(now)
+        waker = self._waker
+        if waker is not None:
+            waker()
+        return result
+
+    def _in_session(self) -> bool:
+        return self._core.state != IDLE
+
+    def _cancel_reservation(self, reason: str = "Cancelled") -> None:
+        rid = self._reservation.cancel()
+        if rid is not None:
+            self._events.reservation_end(rid, reason)
+
+    def _bsp_enable(self, value: bool) -> None:
+        self._iec.enabled = value
+        self.board.enable(value)
+
+    # -- the interface's cmds ------------------------------------------------------------------------
+    from .cmds import (  # noqa: E402  (methods defined in cmds.py to keep one job per file)
+        authorize_response, cancel_reservation, enable_disable, enforce_limits, external_ready_to_start_charging,
+        force_unlock, get_evse, pause_charging, reserve, resume_charging, set_local_max_current,
+        set_plug_and_charge_configuration, stop_transaction, switch_three_phases_while_charging,
+        update_allowed_energy_transfer_modes, withdraw_authorization,
+    )

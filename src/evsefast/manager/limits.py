@@ -1,0 +1,119 @@
+"""Current-limit glue (spec §3): the manager's limit state around ``kernels.limits``.
+
+The numbers (W -> A, PP ampacity, the P9 composition, expiry, acceptance) are the kernel's; this
+module keeps the state (set-point, validity, capabilities, cable, local maximum, phases) and
+publishes the ``limits`` var and the board's over-current limit.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from ..types.evse_manager import Limits
+
+NAN = math.nan
+INF = math.inf
+STARTUP_LIMIT_VALID_MS = 120_000  # EM/EvseManager.cpp:1514: 0 A valid 120 s until the EM answers
+
+_PP_CODES = {"None": 0, "A_13": 1, "A_20": 2, "A_32": 3, "A_63_3ph_70_1ph": 4}
+
+
+class LimitState:
+    """Set-point, validity and every clamp of the effective current ``I_eff`` (§3.2)."""
+
+    def __init__(self, kernels, module_id: str, iec, publish) -> None:
+        k = kernels.limits
+        self._k = k
+        self._effective = k.effective_current_A
+        self._accepted = k.setpoint_accepted
+        self._expired = k.budget_expired
+        self._allowed = k.charging_allowed
+        self.module_id = module_id
+        self.iec = iec
+        self._publish = publish
+        self.max_current = 6.0  # HEAD initial; replaced by 0 A at start-up
+        self.valid_until_ms = 0
+        self.expired = True
+        self.hw_max_A = NAN  # NaN = capabilities not received (no clamp)
+        self.hw_max_phases = 1
+        self.socket = False
+        self.pp_code = 0
+        self.local_max_A = NAN
+        self.active_phases = 1
+        self.phases_available = 1
+        self._caps_seen = False
+        self._published_any_current = False
+        self._last_published: Optional[tuple] = None
+
+    # -- composition ---------------------------------------------------------------------------
+    def cable_A(self) -> float:
+        """The PP cable ampacity (0 if unknown / PP "None")."""
+        return self._k.pp_ampacity_A(self.pp_code, self.hw_max_phases)
+
+    def effective(self, in_session: bool) -> float:
+        """I_eff: min(set-point, hw max, cable ampacity for a socket outside Idle, local max)."""
+        cable = 0.0
+        if self.socket and in_session:
+            cable = self._k.pp_ampacity_A(self.pp_code, self.hw_max_phases)
+            if cable <= 0.0:
+                return 0.0  # HEAD: a socket with unknown cable gives 0 A in a session
+        return self._effective(self.max_current, self.hw_max_A, cable, self.local_max_A)
+
+    def allowed(self, current_A: float) -> bool:
+        """Charging allowed at ``current_A`` (> 5.9 A)."""
+        return self._allowed(current_A)
+
+    # -- set-points ------------------------------------------------------------------------------
+    def set_max_current(self, current_A: float, valid_until_ms: int, now: int, in_session: bool) -> bool:
+        """Core ``set_max_current`` (§3.1 step 3); rejected set-points keep the old limit."""
+        if not self._accepted(current_A, valid_until_ms, now):
+            return False
+        self.max_current = abs(current_A)
+        self.valid_until_ms = valid_until_ms
+        self.expired = False
+        i_eff = self.effective(in_session)
+        self.iec.set_overcurrent_limit(i_eff)
+        self.publish(in_session, force=True)
+        return True
+
+    def expire(self, now: int, in_session: bool) -> None:
+        """§3.1 step 4: once ``now - valid_until >= 1 s`` the limit falls to 0 A (published once)."""
+        if not self.expired and self._expired(now, self.valid_until_ms):
+            self.expired = True
+            self.max_current = 0.0
+            self.publish(in_session, force=True)
+
+    def deadline(self) -> float:
+        """When the current budget expires, or +inf."""
+        if self.expired:
+            return INF
+        return self.valid_until_ms + self._k.BUDGET_EXPIRY_MS
+
+    # -- board inputs ------------------------------------------------------------------------------
+    def on_capabilities(self, caps) -> None:
+        """Store the hardware capabilities (P9 clamp, phases, connector type)."""
+        self.hw_max_A = float(caps.max_current_A_import)
+        self.hw_max_phases = int(caps.max_phase_count_import)
+        self.socket = getattr(caps.connector_type, "value", caps.connector_type) == "IEC62196Type2Socket"
+        if not self._caps_seen:
+            self._caps_seen = True
+            self.active_phases = int(caps.max_phase_count_import)
+        elif caps.max_phase_count_import < self.active_phases:
+            self.active_phases = int(caps.min_phase_count_import)
+        self.phases_available = self.active_phases
+
+    def on_pp(self, ampacity) -> None:
+        """Store the PP ampacity code."""
+        self.pp_code = _PP_CODES.get(getattr(ampacity, "value", ampacity), 0)
+
+    # -- publication ---------------------------------------------------------------------------
+    def publish(self, in_session: bool, force: bool = False) -> None:
+        """Publish ``limits`` (on every set-point/expiry; otherwise only when the values changed)."""
+        i_eff = self.effective(in_session)
+        key = (i_eff, self.phases_available)
+        if not force and key == self._last_published:
+            return
+        self._last_published = key
+        self._published_any_current = True
+        self._publish("limits", Limits(max_current=i_eff, nr_of_phases_available=self.phases_available,
+                                       uuid=self.module_id))

@@ -1,0 +1,104 @@
+"""The interface's vars: latest values, subscriptions, and in-order delivery (spec §5.2).
+
+Values are published while the manager holds its lock and delivered to subscribers afterwards,
+in publication order.  A subscriber may call cmds from its callback: the nested publications are
+appended to the same queue and delivered after the current one, so order is preserved.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
+
+from .. import codec
+from ..types.board import HardwareCapabilities, Telemetry
+from ..types.energy import EnforcedLimits
+from ..types.evse_manager import CarManufacturer, EVInfo, HlcSessionFailedEvent, Limits, SessionEvents
+from ..types.iso15118 import EnergyTransferModes
+from ..types.powermeter import Powermeter
+
+log = logging.getLogger("evsefast.manager")
+
+#: var name -> type, in the seed interface's order (``003_58ced612409218a2``: 15 vars)
+VARS: Dict[str, Any] = {
+    "session_event": SessionEvents,
+    "hlc_session_failed": HlcSessionFailedEvent,
+    "limits": Limits,
+    "ev_info": EVInfo,
+    "car_manufacturer": CarManufacturer,
+    "telemetry": Telemetry,
+    "powermeter": Powermeter,
+    "powermeter_public_key_ocmf": str,
+    "evse_id": str,
+    "hw_capabilities": HardwareCapabilities,
+    "enforced_limits": EnforcedLimits,
+    "waiting_for_external_ready": bool,
+    "ready": bool,
+    "selected_protocol": str,
+    "supported_energy_transfer_modes": EnergyTransferModes,
+}
+
+_ENCODERS = {None: None, "json": codec.encode_json, "msgpack": codec.encode_msgpack}
+
+
+class VarHub:
+    """Latest value per var, subscriber lists, and the delivery queue."""
+
+    def __init__(self) -> None:
+        self.latest: Dict[str, Any] = {}
+        self._subs: Dict[str, List[Tuple[Callable[[Any], None], Optional[Callable[[Any], bytes]]]]] = {
+            name: [] for name in VARS}
+        self._outbox: Deque[Tuple[str, Any]] = deque()
+        self._delivering = False
+        #: every session event ever published, for tests and diagnostics (bounded)
+        self.history: Deque[SessionEvents] = deque(maxlen=1024)
+
+    @staticmethod
+    def check_name(name: str) -> None:
+        """Raise ``KeyError`` naming the allowed vars if ``name`` is not one of them."""
+        if name not in VARS:
+            raise KeyError(f"unknown var {name!r}; vars: {', '.join(VARS)}")
+
+    def subscribe(self, name: str, callback: Callable[[Any], None], encoding: Optional[str] = None) -> Callable[[], None]:
+        """Call ``callback(value)`` for every publication of ``name``; returns an unsubscribe function.
+
+        ``encoding`` None hands over the Struct/value, ``"json"`` or ``"msgpack"`` the encoded bytes
+        (from the shared encoder in :mod:`evsefast.codec`).
+        """
+        self.check_name(name)
+        if encoding not in _ENCODERS:
+            raise ValueError(f"encoding must be None, 'json' or 'msgpack', got {encoding!r}")
+        entry = (callback, _ENCODERS[encoding])
+        self._subs[name].append(entry)
+
+        def unsubscribe() -> None:
+            try:
+                self._subs[name].remove(entry)
+            except ValueError:
+                pass
+        return unsubscribe
+
+    def publish(self, name: str, value: Any) -> None:
+        """Record ``value`` as the latest of ``name`` and queue it for the subscribers."""
+        self.latest[name] = value
+        if name == "session_event":
+            self.history.append(value)
+        if self._subs[name]:
+            self._outbox.append((name, value))
+
+    def deliver(self) -> None:
+        """Hand queued values to subscribers (re-entrant calls return at once; order is kept)."""
+        if self._delivering:
+            return
+        self._delivering = True
+        try:
+            out = self._outbox
+            while out:
+                name, value = out.popleft()
+                for callback, encode in tuple(self._subs[name]):
+                    try:
+                        callback(value if encode is None else encode(value))
+                    except Exception:  # a subscriber's bug must not stop the charger
+                        log.exception("subscriber of %s raised", name)
+        finally:
+            self._delivering = False
