@@ -293,3 +293,31 @@ def test_stateful_differential(both_builds, evs, tol, noise, timeout, interval):
             rp.reset()
         assert rc.may_update(t) == rp.may_update(t)
         assert (sc.tripped, sc.active, sc.since_ms) == (sp.tripped, sp.active, sp.since_ms)
+
+
+@pytest.mark.arm
+def test_constants_are_visible_from_both_builds(kernels):
+    k = kernels.limits
+    assert (k.PP_NONE, k.PP_A_13, k.PP_A_20, k.PP_A_32, k.PP_A_63_3PH_70_1PH) == (0, 1, 2, 3, 4)
+    assert (k.ABSOLUTE_MAX_CURRENT_A, k.MIN_CHARGE_CURRENT_A) == (1000.0, 5.9)
+    assert (k.PWM_UPDATE_INTERVAL_MS, k.BUDGET_EXPIRY_MS) == (5000, 1000)
+    assert kernels.pwm.PWM_5_PERCENT == 0.05 and kernels.meter.WMS_PER_WH == 3_600_000.0
+
+
+@pytest.mark.arm
+def test_compiled_kernels_are_typed_by_their_pxd():
+    """The .pxd must reach the compiler: without it the "compiled" build is untyped Python in C
+    (cdef classes become ordinary classes, every call goes through Python objects)."""
+    from evsefast import _impl
+
+    if _impl._env_flag("EVSEFAST_NO_EXTENSIONS"):
+        pytest.skip("EVSEFAST_NO_EXTENSIONS=1")
+    c = _impl.compiled()
+    for module, names in ((c.pwm, ["duty_from_current"]), (c.limits, ["effective_current_A"])):
+        capi = getattr(module, "__pyx_capi__", {})
+        missing = [n for n in names if n not in capi]
+        assert not missing, (
+            f"{module.__name__} was compiled without its .pxd (no C API for {missing}): Cython looks the "
+            "pxd up by the qualified module name evsefast._core.<name>, see setup.py")
+    for cls in (c.limits.PwmRateLimiter, c.limits.SoftOverCurrent, c.meter.EnergyIntegrator):
+        assert "__dict__" not in cls.__dict__, f"{cls.__qualname__} is not a cdef class (its .pxd was not used)"

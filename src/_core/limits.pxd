@@ -1,10 +1,7 @@
 # C types for limits.py (Cython pure-Python mode: this file augments the .py)
 cimport cython
-cdef public double ABSOLUTE_MAX_CURRENT_A
-cdef public double MIN_CHARGE_CURRENT_A
-cdef public long long PWM_UPDATE_INTERVAL_MS
-cdef public long long BUDGET_EXPIRY_MS
-cdef public int PP_NONE, PP_A_13, PP_A_20, PP_A_32, PP_A_63_3PH_70_1PH
+# module constants stay Python objects (a cdef global is invisible from Python); the
+# functions use literals
 
 @cython.locals(limit=double, i_w=double)
 cpdef double enforced_current_A(double ac_max_current_A, double total_power_W,

@@ -70,29 +70,29 @@ def enforced_current_A(ac_max_current_A, total_power_W, nominal_voltage_V, activ
 
 def setpoint_valid(current_A):
     """True if a set-point may be accepted: |current_A| <= 1000 A (NaN is not)."""
-    return abs(current_A) <= ABSOLUTE_MAX_CURRENT_A
+    return abs(current_A) <= 1000.0  # ABSOLUTE_MAX_CURRENT_A
 
 
 def setpoint_accepted(current_A, valid_until_ms, now_ms):
     """Core ``set_max_current`` acceptance (§3.1 step 3): |c| <= 1000 A and valid_until > now."""
-    return abs(current_A) <= ABSOLUTE_MAX_CURRENT_A and valid_until_ms > now_ms
+    return abs(current_A) <= 1000.0 and valid_until_ms > now_ms
 
 
 def budget_expired(now_ms, valid_until_ms):
     """§3.1 step 4 / §1.6: expired when now - valid_until >= 1 whole second (truncated)."""
-    return now_ms - valid_until_ms >= BUDGET_EXPIRY_MS
+    return now_ms - valid_until_ms >= 1000  # BUDGET_EXPIRY_MS
 
 
 def pp_ampacity_A(code, hw_max_phases):
     """Cable ampacity of a PP code (PP_*): None 0, 13, 20, 32, and 70 A if the hardware's
     max phase count is 1 else 63 A for A_63_3ph_70_1ph.  Unknown codes give 0 A."""
-    if code == PP_A_13:
+    if code == 1:  # PP_A_13
         return 13.0
-    if code == PP_A_20:
+    if code == 2:  # PP_A_20
         return 20.0
-    if code == PP_A_32:
+    if code == 3:  # PP_A_32
         return 32.0
-    if code == PP_A_63_3PH_70_1PH:
+    if code == 4:  # PP_A_63_3PH_70_1PH
         if hw_max_phases == 1:
             return 70.0
         return 63.0
@@ -128,7 +128,7 @@ def limit_current_A(ac_max_current_A, total_power_W, nominal_voltage_V, active_p
 
 def charging_allowed(effective_A):
     """AC ``power_available()``: the effective current is strictly above 5.9 A."""
-    return effective_A > MIN_CHARGE_CURRENT_A
+    return effective_A > 5.9  # MIN_CHARGE_CURRENT_A
 
 
 def soft_over_current_limit_A(signalled_A, tolerance_pct, noise_A):
@@ -144,7 +144,7 @@ class PwmRateLimiter:
     is True before the first update and once ``now_ms - last_update_ms >= interval_ms``.
     """
 
-    def __init__(self, interval_ms=PWM_UPDATE_INTERVAL_MS):
+    def __init__(self, interval_ms=5000):
         self.interval_ms = interval_ms
         self.last_update_ms = 0
         self.has_update = False

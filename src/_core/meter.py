@@ -97,9 +97,7 @@ class EnergyIntegrator:
         n = t_ms.shape[0]
         if power_W.shape[0] < n:
             n = power_W.shape[0]
-        for i in range(n):
-            self._step(t_ms[i], power_W[i])
-        return n
+        return self._block(n, t_ms, power_W, t_ms, t_ms, t_ms, t_ms, t_ms, t_ms, False)
 
     def feed_vi_block(self, t_ms, V1, I1, V2, I2, V3, I3):
         """Per-phase V and I samples from seven float64 buffers; returns the number consumed."""
@@ -116,18 +114,91 @@ class EnergyIntegrator:
             n = V3.shape[0]
         if I3.shape[0] < n:
             n = I3.shape[0]
+        return self._block(n, t_ms, t_ms, V1, I1, V2, I2, V3, I3, True)
+
+    def _block(self, n, t_ms, power_W, V1, I1, V2, I2, V3, I3, vi):
+        """The per-sample loop of ``_step`` on local copies of the state (kept in registers)."""
+        s_imp = self.imp_sum
+        c_imp = self.imp_c
+        s_exp = self.exp_sum
+        c_exp = self.exp_c
+        has_last = self.has_last
+        lt = self.last_t_ms
+        lp = self.last_power_W
+        max_gap = self.max_gap_ms
+        n_ok = 0
+        n_gap = 0
+        n_back = 0
+        n_bad = 0
         for i in range(n):
-            self._step(t_ms[i], _phase_power(V1[i], I1[i]) + _phase_power(V2[i], I2[i])
-                       + _phase_power(V3[i], I3[i]))
+            t = t_ms[i]
+            if vi:
+                p = _phase_power(V1[i], I1[i]) + _phase_power(V2[i], I2[i]) + _phase_power(V3[i], I3[i])
+            else:
+                p = power_W[i]
+            if t != t or p != p:
+                n_bad += 1
+                continue
+            n_ok += 1
+            if has_last:
+                dt = t - lt
+                if dt < 0.0:
+                    n_back += 1
+                elif dt > max_gap:
+                    n_gap += 1
+                else:
+                    # both sums only ever grow (terms >= 0): Neumaier without abs()
+                    if lp >= 0.0 and p >= 0.0:
+                        xi = (lp + p) * 0.5 * dt
+                        xe = 0.0
+                    elif lp <= 0.0 and p <= 0.0:
+                        xi = 0.0
+                        xe = -(lp + p) * 0.5 * dt
+                    elif lp > 0.0:
+                        tz = dt * (lp / (lp - p))
+                        xi = lp * 0.5 * tz
+                        xe = -p * 0.5 * (dt - tz)
+                    else:
+                        tz = dt * (lp / (lp - p))
+                        xe = -lp * 0.5 * tz
+                        xi = p * 0.5 * (dt - tz)
+                    if xi != 0.0:
+                        y = s_imp + xi
+                        if s_imp >= xi:
+                            c_imp += (s_imp - y) + xi
+                        else:
+                            c_imp += (xi - y) + s_imp
+                        s_imp = y
+                    if xe != 0.0:
+                        y = s_exp + xe
+                        if s_exp >= xe:
+                            c_exp += (s_exp - y) + xe
+                        else:
+                            c_exp += (xe - y) + s_exp
+                        s_exp = y
+            has_last = True
+            lt = t
+            lp = p
+        self.imp_sum = s_imp
+        self.imp_c = c_imp
+        self.exp_sum = s_exp
+        self.exp_c = c_exp
+        self.has_last = has_last
+        self.last_t_ms = lt
+        self.last_power_W = lp
+        self.samples += n_ok
+        self.gaps += n_gap
+        self.backwards += n_back
+        self.invalid += n_bad
         return n
 
     @property
     def import_Wh(self):
-        return (self.imp_sum + self.imp_c) / WMS_PER_WH
+        return (self.imp_sum + self.imp_c) / 3600000.0
 
     @property
     def export_Wh(self):
-        return (self.exp_sum + self.exp_c) / WMS_PER_WH
+        return (self.exp_sum + self.exp_c) / 3600000.0
 
 
 def _phase_power(V, I):

@@ -1,5 +1,5 @@
 # C types for pwm.py (Cython pure-Python mode: this file augments the .py)
-cdef public double PWM_5_PERCENT
+# (module constants stay Python objects: a cdef global would be invisible from Python)
 cpdef double duty_from_current(double current_A) noexcept
 cpdef double current_from_duty_pct(double duty_pct) noexcept
 cpdef bint is_digital_communication_pct(double duty_pct) noexcept
