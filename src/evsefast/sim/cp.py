@@ -13,9 +13,12 @@ sees fine-grained evidence; while the waveform is unchanged it runs ``settled_bl
 boundaries restart at each waveform change; the partial block before it is classified as it is
 (a short block, as a real ADC DMA half-buffer would be).
 
-Synthesis: with a ``cpsignal`` kernel the blocks are synthesised by it; otherwise each distinct
-waveform gets a noisy buffer of ``settled_block_ms`` + one period of samples (built once, seeded)
-and each block is a slice of it at a random whole-period offset.
+Synthesis: the ``cpsignal`` kernel's ``CpSynth.drive`` synthesises and classifies a run of blocks
+in one call (compiled code; it stops at the first block after which the classifier decided a
+change), so the Python loop runs per change or per stretch of constant inputs, never per PWM
+period.  Without a ``cpsignal`` kernel each distinct waveform gets a noisy buffer of
+``settled_block_ms`` + one period of samples (built once, seeded) and each block is a slice of it
+at a random whole-period offset.
 
 Time is handed in: ``run(span_ms)`` processes the next ``span_ms`` of signal.
 """
@@ -64,7 +67,7 @@ class CpFrontEnd:
 
     def __init__(self, *, kernels=None, sample_rate_Hz: int = 100_000, adc_bits: int = 12,
                  noise_V: float = 0.1, seed: int = 0, block_ms: float = 10.0,
-                 settled_block_ms: float = 100.0, settle_ms: float = 400.0,
+                 settled_block_ms: float = 100.0, settle_ms: float = 400.0, rise_us: float = 0.0,
                  debounce_fast_ms: float = 20.0, debounce_slow_ms: float = 250.0) -> None:
         k = kernels or _impl.ACTIVE
         if not (1000 <= int(sample_rate_Hz) <= 10_000_000):
@@ -74,7 +77,8 @@ class CpFrontEnd:
         self.sample_rate_Hz = int(sample_rate_Hz)
         self.adc_bits = int(adc_bits)
         self.noise_V = float(noise_V)
-        self._rng = random.Random(int(seed) * 7919 + 17)
+        self.seed = int(seed)
+        self._rng = random.Random(self.seed * 7919 + 17)
         self.max_count = (1 << self.adc_bits) - 1
         self.volts_per_count = 30.0 / self.max_count
         self.offset_V = -15.0
@@ -82,17 +86,26 @@ class CpFrontEnd:
         self._spm = spm
         self._period = max(1, int(round(self.sample_rate_Hz / PWM_HZ)))
         self._block_n = max(self._period, int(round(block_ms * spm)))
-        self._settled_n = max(self._block_n, int(round(settled_block_ms * spm)))
+        self._settled_n = max(1, int(round(settled_block_ms * spm)) // self._block_n) * self._block_n
         self._settle_n = int(round(settle_ms * spm))
+        self._debounce_fast_ms = float(debounce_fast_ms)
         pilot = getattr(k, "pilot", None)
+        cpsignal = getattr(k, "cpsignal", None)
+        self.kernels_name = getattr(k, "name", "?")
         self.uses_kernel = pilot is not None
         self._clf = None
+        self._synth = None
         if pilot is not None:
             cfg = pilot.PilotConfig(volts_per_count=self.volts_per_count, offset_V=self.offset_V,
                                     adc_bits=self.adc_bits, debounce_fast_ms=debounce_fast_ms,
                                     debounce_slow_ms=debounce_slow_ms)
             self._clf = pilot.PilotClassifier(cfg)
-        self._debounce_fast_ms = float(debounce_fast_ms)
+            if cpsignal is not None:
+                self._synth = cpsignal.CpSynth(
+                    duty_pct=0.0, high_V=-12.0, low_V=-12.0, sample_period_us=1e6 / self.sample_rate_Hz,
+                    rise_us=float(rise_us), noise_V=self.noise_V,
+                    noise_kind=2 if self.noise_V > 0 else 0, seed=(self.seed * 2654435761 + 1) % (1 << 64),
+                    adc_bits=self.adc_bits, volts_per_count=self.volts_per_count, offset_V=self.offset_V)
         self.state = ""
         self.diode_fault = False
         self.hi_V = -12.0
@@ -100,19 +113,19 @@ class CpFrontEnd:
         self.measured_duty_pct = 0.0
         self._wave = (-12.0, -12.0, 0.0)
         self._cache: Dict[Tuple[float, float, float], array] = {}
-        self._buf: Optional[array] = None
+        self._bufs: Dict[int, memoryview] = {}
+        self._cur: Optional[array] = None
         self._n_time = 0  # samples of elapsed time
         self._n_done = 0  # samples classified
-        self._grid0 = 0  # start of the current block grid (last waveform change)
         self._fine_until = self._settle_n
         self._diode_since: Optional[float] = None
-        self._pending_changes: List[Change] = []
+        self._pending: List[Change] = []
         self.blocks = 0
         self.samples_processed = 0
 
     # -- inputs ---------------------------------------------------------------------------------
     def set_wave(self, hi_V: float, lo_V: float, duty_pct: float) -> None:
-        """The waveform from now on."""
+        """The waveform from now on (what the old one produced so far is classified first)."""
         if duty_pct <= 0.0:
             wave = (float(lo_V), float(lo_V), 0.0)
         elif duty_pct >= 100.0:
@@ -121,37 +134,95 @@ class CpFrontEnd:
             wave = (float(hi_V), float(lo_V), float(duty_pct))
         if wave == self._wave:
             return
-        if self._n_time > self._n_done:  # classify what the old waveform produced so far
-            self._feed(self._n_time - self._n_done, self._pending_changes)
+        if self._n_time > self._n_done:  # a short block: the rest of the old waveform
+            self._blocks(1, self._n_time - self._n_done, self._pending)
         self._wave = wave
-        self._buf = None
-        self._grid0 = self._n_time
+        self._cur = None
+        if self._synth is not None:
+            self._synth.set_levels(wave[0], wave[1])
+            self._synth.set_duty(wave[2])
         self._fine_until = self._n_time + self._settle_n
 
     # -- processing -----------------------------------------------------------------------------
     def run(self, span_ms: float) -> List[Change]:
         """Process the next ``span_ms`` of signal; return the decided changes (offsets in ms)."""
-        start_n = self._n_time
-        t0_ms = start_n / self._spm
-        changes = self._pending_changes  # absolute times until converted below
-        self._pending_changes = []
+        t0_ms = self._n_time / self._spm
+        changes = self._pending  # absolute times until converted below
+        self._pending = []
         if span_ms > 0:
             self._n_time = int(round((t0_ms + span_ms) * self._spm))
         while True:
-            grid = self._block_n if self._n_done < self._fine_until else self._settled_n
-            # next block boundary on the grid that started at the last waveform change
-            rel = self._n_done - self._grid0
-            end = self._grid0 + (rel // grid + 1) * grid
-            if end > self._n_time:
+            fine = self._n_done < self._fine_until
+            size = self._block_n if fine else self._settled_n
+            n_blocks = (self._n_time - self._n_done) // size
+            if fine:
+                n_blocks = min(n_blocks, -(-(self._fine_until - self._n_done) // size))
+            if n_blocks <= 0:
                 break
-            self._feed(end - self._n_done, changes)
+            self._blocks(n_blocks, size, changes)
         if changes:
             return [(t - t0_ms, s, d) for (t, s, d) in changes]
         return changes
 
+    def _buffer(self, size: int) -> memoryview:
+        buf = self._bufs.get(size)
+        if buf is None:
+            buf = memoryview(array("H", bytes(2 * size)))
+            self._bufs[size] = buf
+        return buf
+
+    def _blocks(self, n_blocks: int, size: int, changes: List[Change]) -> None:
+        """Classify up to ``n_blocks`` blocks of ``size`` samples; stops after a decided change."""
+        clf = self._clf
+        if clf is None:
+            self._n_done += n_blocks * size
+            self.blocks += n_blocks
+            self.samples_processed += n_blocks * size
+            self._feed_fallback(self._n_done / self._spm, changes)
+            return
+        spm = self._spm
+        t_first = (self._n_done + size) / spm
+        if self._synth is not None:
+            k = self._synth.drive(clf, self._buffer(size), n_blocks, t_first, size / spm)
+        else:
+            k = 0
+            for i in range(n_blocks):
+                if clf.feed_u16(self._samples(size), t_first + i * size / spm):
+                    k = i + 1
+                    break
+        done = k if k else n_blocks
+        self._n_done += done * size
+        self.blocks += done
+        self.samples_processed += done * size
+        t_end = self._n_done / spm
+        blk = clf.block
+        if blk.n_valid:
+            self.hi_V = blk.high_V
+            self.lo_V = blk.low_V
+            self.measured_duty_pct = blk.duty_pct
+        # the diode check: PWM present with a wrong low level, held for the fast debounce
+        diode = bool(blk.diode_fault)
+        if diode != self.diode_fault:
+            if not diode:
+                self.diode_fault = False
+                self._diode_since = None
+            else:
+                if self._diode_since is None:
+                    self._diode_since = t_end - done * size / spm
+                if t_end - self._diode_since >= self._debounce_fast_ms:
+                    self.diode_fault = True
+                    self._diode_since = None
+                    if not k:
+                        changes.append((t_end, self.state, True))
+        else:
+            self._diode_since = None
+        if k:
+            self.state = STATE_NAMES[clf.state]
+            changes.append((t_end, self.state, self.diode_fault))
+
     def _samples(self, n: int):
-        """``n`` samples of the present waveform (uint16 ADC counts)."""
-        buf = self._buf
+        """``n`` samples of the present waveform without a synthesiser kernel (cached, seeded)."""
+        buf = self._cur
         if buf is None:
             buf = self._cache.get(self._wave)
             if buf is None:
@@ -159,7 +230,7 @@ class CpFrontEnd:
                 if len(self._cache) > 64:
                     self._cache.clear()
                 self._cache[self._wave] = buf
-            self._buf = buf
+            self._cur = buf
         periods = (len(buf) - n) // self._period
         off = self._rng.randint(0, periods) * self._period if periods > 0 else 0
         return memoryview(buf)[off:off + n]
@@ -181,37 +252,6 @@ class CpFrontEnd:
             c = int(round((v - off) / vpc))
             out[i] = 0 if c < 0 else (maxc if c > maxc else c)
         return out
-
-    def _feed(self, n: int, changes: List[Change]) -> None:
-        t_end_ms = (self._n_done + n) / self._spm
-        self._n_done += n
-        self.blocks += 1
-        self.samples_processed += n
-        clf = self._clf
-        if clf is None:
-            self._feed_fallback(t_end_ms, changes)
-            return
-        changed = clf.feed_u16(self._samples(n), t_end_ms)
-        blk = clf.block
-        if blk.n_valid:
-            self.hi_V = blk.high_V
-            self.lo_V = blk.low_V
-            self.measured_duty_pct = blk.duty_pct
-        # the diode check: PWM present with a wrong low level, held for the fast debounce
-        diode = blk.diode_fault
-        if diode != self.diode_fault:
-            if self._diode_since is None:
-                self._diode_since = t_end_ms - n / self._spm
-            if t_end_ms - self._diode_since >= self._debounce_fast_ms or not diode:
-                self.diode_fault = diode
-                self._diode_since = None
-                if not changed:
-                    changes.append((t_end_ms, self.state, diode))
-        else:
-            self._diode_since = None
-        if changed:
-            self.state = STATE_NAMES[clf.state]
-            changes.append((t_end_ms, self.state, self.diode_fault))
 
     def _feed_fallback(self, t_end_ms: float, changes: List[Change]) -> None:
         hi, lo, duty = self._wave
