@@ -1,7 +1,7 @@
 """Test doubles for users' own tests: a recording board, a fake power meter, a manual clock.
 
 Use them to test OCPP clients or energy managers against the real kernel without
-hardware::
+hardware (``ManagerHarness`` wires them to an ``EvseManager`` and drives scenarios)::
 
     from evsefast.testing import FakeBoard, FakePowerMeter, ManualClock
     board = FakeBoard()
@@ -11,7 +11,7 @@ hardware::
 from __future__ import annotations
 
 import threading
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from .board.port import BoardListener, BoardSupport, PowerMeter
 from .clock import Clock, ManualClock
@@ -217,6 +217,253 @@ class FakePowerMeter(PowerMeter):
         return TransactionStopResponse(status=self.stop_status)
 
 
+# ---------------------------------------------------------------------------------------------------
+# Driving an EvseManager (scenario tests, benchmarks, users' integration tests)
+# ---------------------------------------------------------------------------------------------------
+
+def token(value: str = "TOKEN1", id_type: str = "ISO14443", authorization_type: str = "RFID") -> dict:
+    """A ``ProvidedIdToken`` as a plain dict (accepted by ``authorize_response``)."""
+    return {"id_token": {"value": value, "type": id_type}, "authorization_type": authorization_type}
+
+
+def validation(status: str = "Accepted", reservation_id: Optional[int] = None, tariff: Optional[str] = None) -> dict:
+    """A ``ValidationResult`` as a plain dict."""
+    v: dict = {"authorization_status": status, "tariff_messages": [] if tariff is None else [{"content": tariff}]}
+    if reservation_id is not None:
+        v["reservation_id"] = reservation_id
+    return v
+
+
+def enforced_limits(amps: Optional[float] = 16.0, *, watts: Optional[float] = None, phases: Optional[int] = None,
+                    valid_for: int = 3600, uuid: str = "evse_manager") -> dict:
+    """An ``EnforcedLimits`` as a plain dict (``enforce_limits``); None leaves a field out."""
+    root: dict = {}
+    if amps is not None:
+        root["ac_max_current_A"] = {"value": amps, "source": "test"}
+    if watts is not None:
+        root["total_power_W"] = {"value": watts, "source": "test"}
+    if phases is not None:
+        root["ac_max_phase_count"] = {"value": phases, "source": "test"}
+    return {"uuid": uuid, "valid_for": valid_for, "limits_root_side": root, "schedule": []}
+
+
+class CheckingBoard(FakeBoard):
+    """A FakeBoard that checks the manager's safety invariants on every command and CP event.
+
+    * ``allow_power_on(true)`` only in C (or D with ``ventilation``), PWM running, and -- if a
+      ``manager`` is attached -- with an authorized, active transaction;
+    * every ``pwm_on`` duty is a valid IEC value (``kernels.pwm.is_valid_board_percent``);
+    * when B, A, E or F is reported while the contactors may be closed, the first command
+      after it is ``allow_power_on(false)``.
+
+    A violation raises :class:`evsefast.errors.SafetyViolation` at once and is kept in ``violations``.
+    """
+
+    def __init__(self, capabilities: Optional[HardwareCapabilities] = DEFAULT_CAPABILITIES, *, kernels=None,
+                 ventilation: bool = True) -> None:
+        super().__init__(capabilities)
+        from . import _impl
+        self._valid_pct = (kernels or _impl.ACTIVE).pwm.is_valid_board_percent
+        self.ventilation = ventilation
+        self.manager = None
+        self.cp = "A"
+        self.pwm_running = False
+        self.power_on = False
+        self.violations: List[str] = []
+        self._expect_off_at: Optional[int] = None
+
+    def _violate(self, text: str) -> None:
+        from .errors import SafetyViolation
+        self.violations.append(text)
+        raise SafetyViolation(text)
+
+    def _command(self, cmd: Command) -> None:
+        if self._expect_off_at is not None and len(self.commands) == self._expect_off_at:
+            self._expect_off_at = None
+            if cmd[:2] != ("allow_power_on", False):
+                self._violate(f"after CP {self.cp} under power the first command was {cmd}, not power off")
+        self.commands.append(cmd)
+
+    def pwm_on(self, value: float) -> None:
+        """Check the duty, then record."""
+        if not self._valid_pct(float(value)):
+            self._violate(f"invalid PWM duty {value} %")
+        self.pwm_running = 0.0 < value < 100.0
+        self._command(("pwm_on", float(value)))
+
+    def cp_state_X1(self) -> None:
+        """Record; the PWM stops."""
+        self.pwm_running = False
+        self._command(("cp_state_X1",))
+
+    def cp_state_F(self) -> None:
+        """Record; the PWM stops."""
+        self.pwm_running = False
+        self._command(("cp_state_F",))
+
+    def allow_power_on(self, value: PowerOnOff) -> None:
+        """Check the power-on conditions, then record."""
+        if value.allow_power_on:
+            if not (self.cp == "C" or (self.cp == "D" and self.ventilation)):
+                self._violate(f"allow_power_on(true) in CP state {self.cp}")
+            if not self.pwm_running:
+                self._violate("allow_power_on(true) without PWM")
+            core = getattr(self.manager, "_core", None)
+            if core is not None and not (core.authorized and core.transaction_active):
+                self._violate("allow_power_on(true) without an authorized transaction")
+        self.power_on = bool(value.allow_power_on)
+        self._command(("allow_power_on", value.allow_power_on, value.reason.value))
+
+    def enable(self, value: bool) -> None:
+        """Record."""
+        self.enabled = bool(value)
+        self._command(("enable", bool(value)))
+
+    def lock(self) -> None:
+        """Record."""
+        self._command(("lock",))
+
+    def ac_switch_three_phases_while_charging(self, value: bool) -> None:
+        """Record."""
+        self._command(("ac_switch_three_phases_while_charging", bool(value)))
+
+    def ac_set_overcurrent_limit_A(self, value: float) -> None:
+        """Record."""
+        self._command(("ac_set_overcurrent_limit_A", float(value)))
+
+    def unlock(self) -> None:
+        """Record."""
+        self._command(("unlock",))
+
+    def emit(self, kind: str) -> None:
+        """Report a BSP event; remember that power-off must come first if power may be on."""
+        if kind in ("A", "B", "C", "D", "E", "F"):
+            if kind in ("A", "B", "E", "F") and self.power_on and self.cp in ("C", "D") and self.enabled:
+                self._expect_off_at = len(self.commands)
+            self.cp = kind
+        super().emit(kind)
+
+    emit_cp = emit
+
+
+class ManagerHarness:
+    """An EvseManager wired to a board, a power meter and a manual clock, with scenario helpers.
+
+    ::
+
+        h = ManagerHarness()              # started, ready, 16 A enforced
+        h.plug_in(); h.authorize(); h.cp("C")
+        assert h.mgr.state == "Charging"
+        h.advance(60_000)                 # fires every timer at its deadline
+        assert h.event_names()[-1] == "ChargingStarted"
+    """
+
+    def __init__(self, config=None, *, kernels=None, store=None, board: Optional[FakeBoard] = None,
+                 meter: Optional[FakePowerMeter] = None, limit_A: Optional[float] = 16.0, energy_Wh: float = 0.0,
+                 start: bool = True, clock: Optional[ManualClock] = None) -> None:
+        from .manager import EvseManager
+        self.clock = clock if clock is not None else ManualClock()
+        self.board = board if board is not None else CheckingBoard(kernels=kernels)
+        self.meter = meter if meter is not None else FakePowerMeter()
+        self.energy_Wh = energy_Wh
+        self.mgr = EvseManager(config, board=self.board, powermeters=[self.meter], store=store, clock=self.clock,
+                               kernels=kernels)
+        if isinstance(self.board, CheckingBoard):
+            self.board.manager = self.mgr
+        if start:
+            self.mgr.start()
+            self.sample()
+            if limit_A is not None:
+                self.mgr.enforce_limits(enforced_limits(limit_A))
+
+    # inputs
+    def cp(self, state: str) -> None:
+        """The board reports a CP state (or PowerOn/PowerOff); processed at once."""
+        self.board.emit(state)
+        self.mgr.tick()
+
+    def sample(self, energy_Wh: Optional[float] = None, **kw) -> None:
+        """A power-meter sample (default: the harness's running energy), processed at once."""
+        if energy_Wh is not None:
+            self.energy_Wh = energy_Wh
+        self.meter.publish(self.energy_Wh, **kw)
+        self.mgr.tick()
+
+    def plug_in(self) -> None:
+        """The EV plugs in (A -> B)."""
+        self.cp("B")
+
+    def authorize(self, token_value: str = "TOKEN1", status: str = "Accepted",
+                  reservation_id: Optional[int] = None) -> None:
+        """``authorize_response`` with a simple RFID token."""
+        self.mgr.authorize_response(token(token_value), validation(status, reservation_id))
+
+    def limit(self, amps: Optional[float] = 16.0, **kw) -> None:
+        """``enforce_limits`` addressed to this manager."""
+        self.mgr.enforce_limits(enforced_limits(amps, **kw))
+
+    def start_charging(self) -> None:
+        """Plug in, authorize, EV to C: the manager is then in Charging."""
+        self.plug_in()
+        self.authorize()
+        self.cp("C")
+
+    def advance(self, ms: float) -> None:
+        """Move the clock forward by ``ms``, ticking at every deadline on the way and at the end."""
+        target = self.clock.monotonic_ms() + ms
+        while True:
+            d = self.mgr.next_deadline_ms()
+            if d is None or d > target:
+                break
+            if d > self.clock.monotonic_ms():
+                self.clock.set_ms(d)
+            self.mgr.tick()
+            if self.mgr.next_deadline_ms() == d:
+                break  # nothing consumed the deadline: avoid spinning
+        self.clock.set_ms(target)
+        self.mgr.tick()
+
+    # outputs
+    def event_names(self) -> List[str]:
+        """The session event names published so far."""
+        return [e.event.value for e in self.mgr.session_events]
+
+    def mark(self) -> int:
+        """A position in the event history and board commands (for ``since``)."""
+        self.board.clear()
+        return len(self.mgr.session_events)
+
+    def since(self, mark: int) -> List[str]:
+        """The event names published after ``mark``."""
+        return self.event_names()[mark:]
+
+
+def cp_flip_driver(kernels=None) -> Callable[[], None]:
+    """A manager in Charging; each call of the returned function flips the EV C<->B and ticks.
+
+    The "CP event in -> board command out" path for benchmarks and the instruction-count script:
+    every call queues one CP event, processes it and sends at least one board command.
+    """
+    h = ManagerHarness(kernels=kernels, board=FakeBoard())
+    h.start_charging()
+    board, mgr, clock = h.board, h.mgr, h.clock
+    emit = board.emit
+    tick = mgr.tick
+    commands = board.commands
+    state = ["C"]
+
+    def flip() -> None:
+        nxt = "B" if state[0] == "C" else "C"
+        state[0] = nxt
+        clock.advance_ms(1)
+        emit(nxt)
+        tick()
+        if len(commands) > 4096:
+            del commands[:]
+    return flip
+
+
 __all__ = [
-    "Clock", "DEFAULT_CAPABILITIES", "FakeBoard", "FakePowerMeter", "ManualClock", "RecordingListener",
+    "CheckingBoard", "Clock", "DEFAULT_CAPABILITIES", "FakeBoard", "FakePowerMeter", "ManagerHarness", "ManualClock",
+    "RecordingListener", "cp_flip_driver", "enforced_limits", "token", "validation",
 ]
