@@ -1,9 +1,9 @@
 # C types for cpsignal.py (Cython pure-Python mode: this file augments the .py)
 cimport cython
 
-cdef public int NOISE_NONE, NOISE_UNIFORM, NOISE_GAUSS
-cdef public unsigned long long MASK64, XS_MUL
-cdef public double GAUSS_SCALE, UNIFORM_SCALE
+cdef int _N_NONE, _N_GAUSS
+cdef unsigned long long MASK64, XS_MUL
+cdef double GAUSS_SCALE, UNIFORM_SCALE
 
 
 cdef class CpSynth:

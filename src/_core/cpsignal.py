@@ -22,9 +22,11 @@ the classifier's debounced state changed.  It returns that block's 1-based numbe
 state did not change (all blocks consumed).  Any object with ``feed_u16(buf, t_ms) -> int`` works.
 """
 
-NOISE_NONE = 0
+NOISE_NONE = 0  # public names (module-level C variables are not Python attributes when compiled)
 NOISE_UNIFORM = 1
 NOISE_GAUSS = 2
+_N_NONE = 0
+_N_GAUSS = 2
 MASK64 = 0xFFFFFFFFFFFFFFFF
 XS_MUL = 2685821657736338717
 GAUSS_SCALE = 3.0 ** 0.5 / 65536.0  # four summed 16-bit uniforms -> unit variance
@@ -118,7 +120,7 @@ class CpSynth:
 
     def _noise(self):
         r = self._next()
-        if self.noise_kind == NOISE_GAUSS:
+        if self.noise_kind == _N_GAUSS:
             g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
             return (g - 131070.0) * GAUSS_SCALE * self.noise_V
         return ((r >> 11) * UNIFORM_SCALE - 1.0) * self.noise_V
@@ -158,7 +160,7 @@ class CpSynth:
                 v = self._vfall + (self.low_V - self._vfall) * (dph / self._rdn)
             else:
                 v = self.low_V
-        if self.noise_kind != NOISE_NONE:
+        if self.noise_kind != _N_NONE:
             v += self._noise()
         return v
 

@@ -1,7 +1,7 @@
 # C types for pilot.py (Cython pure-Python mode: this file augments the .py)
 cimport cython
 
-cdef public int STATE_UNKNOWN, STATE_A, STATE_B, STATE_C, STATE_D, STATE_E, STATE_F, STATE_INVALID
+cdef int _S_UNKNOWN, _S_A, _S_B, _S_C, _S_D, _S_E, _S_F, _S_INVALID
 
 
 cdef class PilotConfig:

@@ -35,6 +35,16 @@ An empty block is no evidence (ignored).  With ``reject_unstable`` an unstable b
 evidence either and cancels a pending candidate (Yeti's variance gate: keep the last state).
 """
 
+# typed constants for the kernel (module-level C ints are not Python attributes when compiled) ...
+_S_UNKNOWN = 0
+_S_A = 1
+_S_B = 2
+_S_C = 3
+_S_D = 4
+_S_E = 5
+_S_F = 6
+_S_INVALID = 7
+# ... and the public names
 STATE_UNKNOWN = 0
 STATE_A = 1
 STATE_B = 2
@@ -95,7 +105,7 @@ class PilotBlock:
         self.clear()
 
     def clear(self):
-        self.state = STATE_INVALID
+        self.state = _S_INVALID
         self.n_samples = 0
         self.n_valid = 0
         self.n_rejected = 0
@@ -148,16 +158,16 @@ def _sqrt(x):
 def classify_level(cfg, level_V):
     """Band of a constant / high-plateau level: STATE_A..STATE_E, else STATE_INVALID (no F)."""
     if cfg.a_min_V <= level_V <= cfg.a_max_V:
-        return STATE_A
+        return _S_A
     if cfg.b_min_V <= level_V <= cfg.b_max_V:
-        return STATE_B
+        return _S_B
     if cfg.c_min_V <= level_V <= cfg.c_max_V:
-        return STATE_C
+        return _S_C
     if cfg.d_min_V <= level_V <= cfg.d_max_V:
-        return STATE_D
+        return _S_D
     if cfg.e_min_V <= level_V <= cfg.e_max_V:
-        return STATE_E
-    return STATE_INVALID
+        return _S_E
+    return _S_INVALID
 
 
 def _finish(out, cfg, n_valid, above, nt, st, sst, nb, sb, ssb, top_ref, bot_ref, scale, offset,
@@ -209,7 +219,7 @@ def _finish(out, cfg, n_valid, above, nt, st, sst, nb, sb, ssb, top_ref, bot_ref
             out.unstable = True
         if hi <= cfg.f_max_V:
             out.duty_pct = 0.0
-            state = STATE_F if hi >= cfg.f_min_V else STATE_INVALID
+            state = _S_F if hi >= cfg.f_min_V else _S_INVALID
         else:
             out.duty_pct = 100.0
             state = classify_level(cfg, hi)
@@ -260,7 +270,7 @@ def block_u16(out, samples, cfg):
         out.clear()
         out.n_samples = n
         out.n_rejected = nrej
-        return STATE_INVALID
+        return _S_INVALID
     scale = cfg.volts_per_count
     swing = (mx - mn) * scale >= cfg.pwm_min_swing_V
     above = 0
@@ -332,7 +342,7 @@ def block_f32(out, samples, cfg):
         out.clear()
         out.n_samples = n
         out.n_rejected = nrej
-        return STATE_INVALID
+        return _S_INVALID
     swing = mx - mn >= cfg.pwm_min_swing_V
     above = 0
     nt = 0
@@ -375,7 +385,7 @@ def block_f32(out, samples, cfg):
 
 def removes_power(state):
     """True for the changes that must be decided fast: to A, B, E, F or invalid."""
-    return state != STATE_C and state != STATE_D
+    return state != _S_C and state != _S_D
 
 
 class PilotClassifier:
@@ -390,12 +400,12 @@ class PilotClassifier:
         self.reset()
 
     def reset(self):
-        self.state = STATE_UNKNOWN
-        self.previous_state = STATE_UNKNOWN
+        self.state = _S_UNKNOWN
+        self.previous_state = _S_UNKNOWN
         self.since_ms = 0.0
         self.decided_ms = 0.0
         self.held_ms = 0.0
-        self.candidate = STATE_UNKNOWN
+        self.candidate = _S_UNKNOWN
         self.candidate_since_ms = 0.0
         self.t_ms = 0.0
         self.blocks = 0
@@ -411,10 +421,10 @@ class PilotClassifier:
         self.blocks += 1
         raw = blk.state
         if self.cfg.reject_unstable and blk.unstable:
-            self.candidate = STATE_UNKNOWN
+            self.candidate = _S_UNKNOWN
             return 0
         if raw == self.state:
-            self.candidate = STATE_UNKNOWN
+            self.candidate = _S_UNKNOWN
             return 0
         if raw != self.candidate:
             self.candidate = raw
@@ -431,7 +441,7 @@ class PilotClassifier:
         self.held_ms = held
         self.since_ms = self.candidate_since_ms
         self.decided_ms = t_ms
-        self.candidate = STATE_UNKNOWN
+        self.candidate = _S_UNKNOWN
         self.changes += 1
         self.decided.copy_from(blk)
         return 1
