@@ -1,0 +1,137 @@
+"""Power-loss recovery (spec §2.7(k)) with the SQLite store, in-process and across a real SIGKILL."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from evsefast.store import MemoryStore, SessionStore, open_store
+from evsefast.testing import ManagerHarness
+
+
+def test_sqlite_store_roundtrip(tmp_path):
+    path = tmp_path / "s.db"
+    s = SessionStore(path)
+    assert s.load() is None
+    s.begin("u1", 10.0)
+    s.update_energy(12.5, 1.0)
+    s.close()
+    s2 = SessionStore(path)
+    assert tuple(s2.load()) == ("u1", 12.5, 1.0)
+    mode = s2._db.execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode.lower() == "wal"
+    s2.clear()
+    s2.close()
+    assert SessionStore(path).load() is None
+
+
+def test_open_store_accepts_path_object_or_none(tmp_path):
+    assert open_store(None) is None
+    mem = MemoryStore()
+    assert open_store(mem) is mem
+    assert isinstance(open_store(str(tmp_path / "x.db")), SessionStore)
+
+
+def test_update_without_transaction_is_ignored(tmp_path):
+    s = SessionStore(tmp_path / "s.db")
+    s.update_energy(5.0)
+    assert s.load() is None
+
+
+def _charge(h, energy_steps):
+    h.start_charging()
+    for e in energy_steps:
+        h.advance(1_000)
+        h.sample(e)
+
+
+@pytest.mark.arm
+def test_power_loss_in_process(kernels, tmp_path):
+    path = tmp_path / "session.db"
+    h = ManagerHarness(kernels=kernels, store=str(path))
+    _charge(h, [10.0, 20.0, 30.0])
+    uuid = h.mgr.session_events[1].uuid
+    h.mgr._store.close()  # the power goes: no unplug, no stop
+
+    h2 = ManagerHarness(kernels=kernels, store=str(path), start=False)
+    h2.mgr.start()
+    h2.sample(31.0)  # first meter value: start-up continues
+    names = h2.event_names()
+    assert names == ["SessionCancelled", "Enabled"]
+    cancelled = h2.mgr.session_events[0]
+    assert cancelled.uuid == uuid
+    assert cancelled.session_cancelled.reason.value == "PowerLoss"
+    assert cancelled.session_cancelled.energy_Wh_import == 30.0
+    assert h2.meter.requests == [("stop_transaction", uuid), ("stop_transaction", "")]
+    # the key is cleared: a third start has nothing to clean up
+    h2.mgr._store.close()
+    h3 = ManagerHarness(kernels=kernels, store=str(path))
+    assert h3.event_names() == ["Enabled"]
+
+
+def test_normal_session_leaves_nothing(kernels, tmp_path):
+    path = tmp_path / "session.db"
+    h = ManagerHarness(kernels=kernels, store=str(path))
+    _charge(h, [1.0, 2.0])
+    h.cp("A")
+    h.mgr._store.close()
+    assert SessionStore(path).load() is None
+
+
+def test_startup_waits_for_first_meter_value(kernels, tmp_path):
+    h = ManagerHarness(kernels=kernels, start=False)
+    h.mgr.start()
+    assert h.mgr.get("ready") is None
+    assert h.mgr.get("waiting_for_external_ready") is False
+    h.advance(4_999)
+    assert h.mgr.get("ready") is None
+    h.advance(1)  # initial_meter_value_timeout_ms
+    assert h.mgr.get("ready") is True
+    assert h.event_names() == ["Enabled"]
+
+
+_CHILD = textwrap.dedent("""
+    import sys, time
+    from evsefast.testing import ManagerHarness
+    from evsefast import _impl
+    h = ManagerHarness(kernels=_impl.build(sys.argv[2]), store=sys.argv[1])
+    h.start_charging()
+    for e in (100.0, 250.0, 400.0):
+        h.advance(1000)
+        h.sample(e)
+    print("READY", h.mgr.session_events[1].uuid, flush=True)
+    while True:
+        h.advance(100)
+        time.sleep(0.01)
+""")
+
+
+def test_power_loss_across_sigkill(tmp_path, kernels):
+    build = kernels.name  # the child process runs the same build
+    path = tmp_path / "session.db"
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(path), build], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().split()
+        assert line and line[0] == "READY", proc.stderr.read()
+        uuid = line[1]
+        os.kill(proc.pid, signal.SIGKILL)  # mid-charge, no clean-up of any kind
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    h = ManagerHarness(kernels=kernels, store=str(path))
+    assert h.event_names() == ["SessionCancelled", "Enabled"]
+    ev = h.mgr.session_events[0]
+    assert ev.uuid == uuid
+    assert ev.session_cancelled.reason.value == "PowerLoss"
+    assert ev.session_cancelled.energy_Wh_import == 400.0
+    # a car still plugged in starts a new session when the board reports B again
+    h.plug_in()
+    assert h.event_names()[-2:] == ["SessionStarted", "AuthRequired"]
+    assert h.mgr.session_events[-1].uuid != uuid
