@@ -140,11 +140,11 @@ def test_keep_alives_before_any_host_and_nothing_blocks_when_nobody_reads():
 
 def test_cli_prints_the_port_and_stops(capsys, tmp_path):
     link = str(tmp_path / "ttyV")
-    assert virtual_cli.main(["--duration", "0.2", "--seed", "3", "--speed", "2", "--link", link]) == 0
+    assert virtual_cli.main(["--run-for", "0.2", "--seed", "3", "--speed", "2", "--link", link]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out == [link]
     assert not os.path.exists(link)
-    assert virtual_cli.main(["--speed", "0", "--duration", "0"]) == 2
+    assert virtual_cli.main(["--speed", "0", "--run-for", "0"]) == 2
 
 
 def test_cli_help_names_the_options(capsys):

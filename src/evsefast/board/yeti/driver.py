@@ -255,7 +255,8 @@ class YetiBoard(BoardSupport):
                 return True
             self._link_lost = True
         log.warning("yeti %s: no keep-alive for %.0f ms: CommunicationFault", self.port, now - last)
-        self._force_power_off()
+        if self.fail_safe:
+            self._force_power_off()
         self._raise(COMMUNICATION_FAULT, f"no keep-alive from the board for {now - last:.0f} ms")
         return False
 

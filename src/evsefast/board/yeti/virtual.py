@@ -42,21 +42,25 @@ DEFAULT_CAPS = dict(hwcap_max_current=32.0, hwcap_min_current=6.0, hwcap_max_pha
                     hwcap_min_phase_count=1, supports_changing_phases_during_charging=True)
 
 
-def make_hardware(car: Any = None, seed: Optional[int] = None, **kwargs: Any):
-    """A ``SimHardware`` with ``car`` attached: a car object, or a script/profile name for
-    ``evsefast.sim.car.make_car`` (None: the simulator's default car)."""
+def make_hardware(car: Any = None, seed: Optional[int] = None, *, duration_s: float = 1800.0, phases: int = 3,
+                  **hardware_options: Any):
+    """A ``SimHardware`` with a car attached.
+
+    ``car`` is a car object, or a car profile name or car script (``evsefast.sim.car.make_car``;
+    None = the default profile). A profile's hardware options (e.g. ventilation) apply, then
+    ``hardware_options``.
+    """
     from ...sim.hardware import SimHardware
 
     if car is None or isinstance(car, str):
-        try:
-            from ...sim import car as car_module
-        except ImportError:  # pragma: no cover - the car model is a separate module
-            car_module = None
-        if car_module is not None and hasattr(car_module, "make_car"):
-            car = car_module.make_car(car, seed=seed) if car is not None else car_module.make_car(None, seed=seed)
-        elif car is not None:
-            raise ValueError(f"cannot build car {car!r}: evsefast.sim.car.make_car is not available")
-    return SimHardware(car, seed=0 if seed is None else int(seed), **kwargs)
+        from ...sim.car import make_car
+        from ...sim.profiles import resolve
+
+        options = dict(resolve(car).hardware_options)
+        options.update(hardware_options)
+        hardware_options = options
+        car = make_car(car, seed=seed, duration_s=duration_s, phases=phases)
+    return SimHardware(car, seed=0 if seed is None else int(seed), **hardware_options)
 
 
 class VirtualYetiMcu:

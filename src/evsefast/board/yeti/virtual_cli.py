@@ -31,7 +31,10 @@ def build_parser(prog: str = "evsefast virtual-board") -> argparse.ArgumentParse
     p.add_argument("--link", metavar="PATH", default=None,
                    help="also make PATH a symlink to the pty (a stable name for the host's config)")
     p.add_argument("--socket", action="store_true", help="socket connector with PP (default: fixed cable)")
-    p.add_argument("--duration", metavar="SECONDS", type=float, default=None,
+    p.add_argument("--duration", metavar="SECONDS", type=float, default=1800.0,
+                   help="simulated session length the car profile is built for (default 1800)")
+    p.add_argument("--phases", type=int, choices=(1, 3), default=3, help="phases the car draws on (default 3)")
+    p.add_argument("--run-for", metavar="SECONDS", type=float, default=None,
                    help="stop after this many real seconds (default: run until interrupted)")
     p.add_argument("-v", "--verbose", action="store_true", help="log the link to stderr")
     return p
@@ -48,8 +51,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     from .virtual import VirtualYetiMcu, make_hardware
 
     try:
-        hardware = make_hardware(args.car, args.seed, connector="socket" if args.socket else "cable")
-    except (ValueError, OSError) as exc:
+        hardware = make_hardware(args.car, args.seed, duration_s=args.duration, phases=args.phases,
+                                 connector="socket" if args.socket else "cable")
+    except (ValueError, OSError) as exc:  # InvalidInput / CarScriptError are ValueErrors
         print(f"evsefast virtual-board: {exc}", file=sys.stderr)
         return 2
     mcu = VirtualYetiMcu(hardware, seed=args.seed, profile=args.profile, speed=args.speed, link_path=args.link)
@@ -61,7 +65,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         mcu.start()
         print(mcu.port_path, flush=True)
-        done.wait(args.duration)
+        done.wait(args.run_for)
     finally:
         mcu.stop()
         for sig, handler in previous.items():
