@@ -188,6 +188,8 @@ class EvseManager(Inbox):
                 if self._boot.ready:
                     self._limits.expire(now, core.state != IDLE)
                     core.step(now)
+                    # the cable limit depends on the state: republish when I_eff changed
+                    self._limits.publish(core.state != IDLE)
                 if not q and not self._dirty:
                     break
         except Exception as exc:  # noqa: BLE001 - nothing may escape into the caller

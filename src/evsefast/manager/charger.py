@@ -111,7 +111,7 @@ class Charger(StatesMixin):
                 if self.state != st:
                     continue
             self._tick[st](now)
-            if self.state == st:
+            if self.state == st and self.errors.shutdown == self.seen_shutdown:
                 break
         else:
             log.warning("state machine did not settle after %d iterations (state %s)", _MAX_ITERATIONS, self.state)
