@@ -57,6 +57,7 @@ def enable_disable(self, connector_id: int, cmd_source: EnableDisableSource) -> 
                 core.set_disabled(True)
                 self._events.simple("Disabled", core.session_uuid)
                 self._cancel_reservation()
+                core.step(now)  # power off and F before the board is disabled
             else:
                 self._events.simple("Enabled", core.session_uuid)
         self._bsp_enable(result)
