@@ -14,6 +14,7 @@ and the error clears when keep-alives return.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Optional
@@ -46,6 +47,8 @@ class YetiBoard(BoardSupport):
     ``fail_safe`` withdraws ``allow_power_on`` at once when the CP leaves C/D or the link
     is lost, without waiting for the manager (the permission is given back on C/D if the
     manager has not changed it meanwhile, as the MCU itself would).
+    ``rt_priority`` (Linux, needs CAP_SYS_NICE) runs the reader thread under SCHED_FIFO at that
+    priority, so a loaded CPU cannot delay its reaction; None leaves the scheduling alone.
     """
 
     def __init__(self, port: str, baudrate: int = 115200, *, profile="yeti", clock: Optional[Clock] = None,
@@ -54,7 +57,7 @@ class YetiBoard(BoardSupport):
                  caps_min_current_A: float = -1.0, caps_max_current_A: float = -1.0,
                  connector_type: str = "IEC62196Type2Cable", reconnect: bool = True,
                  backoff_initial_s: float = 0.1, backoff_max_s: float = 5.0, fail_safe: bool = True,
-                 read_timeout_s: float = 0.1) -> None:
+                 read_timeout_s: float = 0.1, rt_priority: Optional[int] = None) -> None:
         super().__init__()
         self.port = str(port)
         self.baudrate = int(baudrate)
@@ -75,6 +78,8 @@ class YetiBoard(BoardSupport):
         self.backoff_max_s = float(backoff_max_s)
         self.fail_safe = fail_safe
         self.read_timeout_s = float(read_timeout_s)
+        self.rt_priority = rt_priority
+        self.realtime = False  #: True once the reader thread runs under SCHED_FIFO
         self.supports_connector_lock = self.profile.has_host("connector_lock")
 
         self.stats = FrameStats()
@@ -366,7 +371,16 @@ class YetiBoard(BoardSupport):
         if not was_lost:
             self._raise(COMMUNICATION_FAULT, f"serial port lost: {exc}")
 
+    def _set_realtime(self) -> None:
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(int(self.rt_priority)))
+            self.realtime = True
+        except (AttributeError, OSError, ValueError) as exc:
+            log.warning("yeti %s: cannot run the reader at SCHED_FIFO %s: %s", self.port, self.rt_priority, exc)
+
     def _reader_main(self) -> None:
+        if self.rt_priority is not None:
+            self._set_realtime()
         backoff = self.backoff_initial_s
         while not self._stop.is_set():
             t = self._transport
