@@ -37,7 +37,8 @@ cdef int _finish(PilotBlock out, PilotConfig cfg, Py_ssize_t n_valid, Py_ssize_t
                  Py_ssize_t nt, double st, double sst, Py_ssize_t nb, double sb, double ssb,
                  double top_ref, double bot_ref, double scale, double offset, bint swing) noexcept
 
-@cython.locals(n=Py_ssize_t, i=Py_ssize_t, s=long, s1=long, mn=long, mx=long, mn1=long, mx1=long, maxc=long,
+@cython.locals(n=Py_ssize_t, i=Py_ssize_t, s=long, s1=long, s2=long, s3=long, mn=long, mx=long, mn1=long, mx1=long,
+               mn2=long, mx2=long, mn3=long, mx3=long, maxc=long, lim=long,
                nrej=Py_ssize_t, n_valid=Py_ssize_t, scale=double, swing=bint, w=long,
                top=long, bot=long, mid2=long, above=Py_ssize_t, nt=Py_ssize_t, nb=Py_ssize_t,
                st=cython.longlong, sst=cython.longlong, sb=cython.longlong, ssb=cython.longlong,

@@ -232,24 +232,39 @@ def block_u16(out, samples, cfg):
     n = len(samples)
     out.n_samples = n
     maxc = cfg.max_count
-    # pass 1: extremes, two interleaved min/max chains (the common case: no sample above range)
+    # pass 1: extremes, four interleaved min/max chains (the common case: no sample above range)
     mn = 65535
     mx = 0
     mn1 = 65535
     mx1 = 0
+    mn2 = 65535
+    mx2 = 0
+    mn3 = 65535
+    mx3 = 0
     i = 0
-    while i + 1 < n:
+    while i + 3 < n:
         s = samples[i]
         s1 = samples[i + 1]
+        s2 = samples[i + 2]
+        s3 = samples[i + 3]
         mn = s if s < mn else mn
         mx = s if s > mx else mx
         mn1 = s1 if s1 < mn1 else mn1
         mx1 = s1 if s1 > mx1 else mx1
-        i += 2
-    if i < n:
+        mn2 = s2 if s2 < mn2 else mn2
+        mx2 = s2 if s2 > mx2 else mx2
+        mn3 = s3 if s3 < mn3 else mn3
+        mx3 = s3 if s3 > mx3 else mx3
+        i += 4
+    while i < n:
         s = samples[i]
         mn = s if s < mn else mn
         mx = s if s > mx else mx
+        i += 1
+    mn1 = mn3 if mn3 < mn1 else mn1
+    mx1 = mx3 if mx3 > mx1 else mx1
+    mn = mn2 if mn2 < mn else mn
+    mx = mx2 if mx2 > mx else mx
     mn = mn1 if mn1 < mn else mn
     mx = mx1 if mx1 > mx else mx
     nrej = 0
@@ -299,10 +314,14 @@ def block_u16(out, samples, cfg):
     mid2 = mn + mx
     # pass 2: each sample is on one side of the mid level; a plateau is the part of its side
     # within the window of the extreme (exact integer sums of the deviations from the window edge)
+    if nrej:
+        lim = maxc  # rejected samples are above the max: keep them out of the top side
+    else:
+        lim = 65535
     for i in range(n):
         s = samples[i]
         if 2 * s > mid2:
-            if s <= maxc:
+            if s <= lim:
                 above += 1
                 d = s - top
                 if d >= 0:
