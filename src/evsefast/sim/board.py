@@ -178,7 +178,8 @@ class SimBoard(BoardSupport, PowerMeter):
     def _watch_link(self) -> None:
         t = self.hardware.t_ms
         if self._lost_since is None:
-            self._lost_since = t
+            lost_at = self.hardware.lost_at_ms
+            self._lost_since = t if lost_at is None else lost_at
         if not self._comm_fault and t - self._lost_since >= self.link_timeout_ms:
             self._comm_fault = True
             at = self._lost_since + self.link_timeout_ms

@@ -25,7 +25,8 @@ stretch, in order, as plain tuples (``advance_timed`` returns ``(t_ms, event)`` 
     ("error", "evse_board_support/DiodeFault", True)      # error raised (True) / cleared (False)
     ("meter", Powermeter)                                 # every meter_interval_ms
     ("telemetry", Telemetry)                              # every telemetry_interval_ms
-    ("lost", True)                                        # the board went silent (inject_fault("lost"))
+    ("lost", True)                                        # the board went silent (inject_fault("lost"));
+                                                          #   its fail-safe opens the contactor
 
 Physics (after EVerest's YetiSimulator, spec wire_protocols.md §4.1, §4.3):
 
@@ -153,6 +154,7 @@ class SimHardware:
         self.faults: Set[str] = set()
         self.active_errors: Set[str] = set()
         self.lost = False
+        self.lost_at_ms: Optional[float] = None
         self._rcd_tripped = False
         self._events: List[TimedEvent] = []
         self.car = None
@@ -240,7 +242,9 @@ class SimHardware:
         elif kind == "lost":
             if active:
                 self._emit(("lost", True))
+                self.lost_at_ms = self.t_ms
             self.lost = active
+            self._evaluate_relays()  # the MCU's fail-safe: no host, no contactor
         elif kind == "rcd":
             self._set_error(FAULT_ERRORS[kind], active)
             self._rcd_tripped = active
@@ -411,7 +415,7 @@ class SimHardware:
 
     def _relay_should_close(self) -> bool:
         st = self.cp_state
-        if not (self.enabled and self.allow_power and not self._rcd_tripped):
+        if not (self.enabled and self.allow_power and not self._rcd_tripped and not self.lost):
             return False
         if self.relays_closed:
             return st == "C" or (st == "D" and self.has_ventilation)

@@ -88,6 +88,7 @@ class SessionResult:
     pwm_periods: int
     samples: int
     car_log: List[Tuple[float, str, Tuple[str, ...]]]
+    safety_checked: bool = True  # False over a serial link (commands not observable)
 
     def event_names(self) -> List[str]:
         """The session events in order, e.g. ``["SessionStarted", "AuthRequired", ...]``."""

@@ -112,6 +112,8 @@ def format_summary(result: SessionResult) -> str:
         if v >= 0.05))
     if result.violation is not None:
         lines.append(f"  SAFETY: {result.violation}")
+    elif not result.safety_checked:
+        lines.append("  safety invariants: not checked (the board's commands are not observable over a serial link)")
     else:
         lines.append("  safety invariants: all held")
     return "\n".join(lines)

@@ -163,7 +163,7 @@ def run_yeti_session(options: SimOptions, port: Optional[str] = None, *, baudrat
         kernels_name=getattr(hw.cp, "kernels_name", "?") if hw is not None else "remote",
         pwm_periods=int(hw.cp.samples_processed * 1000 // hw.cp.sample_rate_Hz) if hw is not None else 0,
         samples=hw.cp.samples_processed if hw is not None else 0,
-        car_log=list(car.log) if car is not None else [],
+        car_log=list(car.log) if car is not None else [], safety_checked=False,
     )
 
 
