@@ -14,6 +14,8 @@ from evsefast.board.yeti.framing import MAX_FRAME, max_encoded_len
 from evsefast.errors import CrcError, FramingError, ProtocolError
 from evsefast.testing import RecordingListener
 
+pytestmark = pytest.mark.timeout(300)
+
 # (side that sends, member, value, protobuf hex or None, wire hex) — wire_protocols.md §3.1
 EXAMPLES = [
     ("host", "pwm_duty_cycle", 5330, "b8 06 d2 29", "09 b8 06 d2 29 d5 05 4c f3 00"),
