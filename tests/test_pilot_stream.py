@@ -157,3 +157,17 @@ def test_drive_matches_block_by_block(kernels):
         return clf.decision(), bytes(buf), synth.rng
 
     assert run(True) == run(False)
+
+
+@pytest.mark.arm
+def test_diode_fault_duration_is_tracked(kernels):
+    clf = api.PilotClassifier(kernels=kernels)
+    car = Car(kernels, clf, duty_pct=26.67, high_V=9.0)
+    car.run(100.0)
+    assert clf.diode_fault_held_ms == 0.0 and not clf.kernel.diode_fault_active
+    car.synth.set_levels(9.0, -9.0)  # the car's diode shorts at t=100
+    car.run(200.0)
+    assert clf.state == "B" and clf.block.diode_fault
+    assert clf.kernel.diode_fault_since_ms == 110.0 and clf.diode_fault_held_ms == 90.0
+    car.run(210.0, high_V=9.0)  # set_levels(9, -12): healthy again
+    assert clf.diode_fault_held_ms == 0.0 and not clf.kernel.diode_fault_active

@@ -60,6 +60,8 @@ cdef class PilotClassifier:
     cdef public int state, previous_state, candidate
     cdef public double since_ms, decided_ms, held_ms, candidate_since_ms, t_ms
     cdef public long long blocks, changes
+    cdef public bint diode_fault_active
+    cdef public double diode_fault_since_ms, diode_fault_held_ms
 
     cpdef void reset(self)
     @cython.locals(blk=PilotBlock, raw=int, held=double, need=double)

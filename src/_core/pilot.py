@@ -31,7 +31,8 @@ Streaming (:class:`PilotClassifier`): a new raw state becomes the reported state
 for ``debounce_fast_ms`` (changes that remove power: to A, B, E, F or invalid) or
 ``debounce_slow_ms`` (to C or D).  ``t_ms`` is the time of a block's newest sample; the hold is
 measured from the first block that showed the candidate state, so it is never over-estimated.
-An empty block is no evidence (ignored).  With ``reject_unstable`` an unstable block is no
+An empty block is no evidence (ignored).  A diode fault does not change the state; the classifier
+tracks how long it has lasted without a break (``diode_fault_active``, ``diode_fault_held_ms``).  With ``reject_unstable`` an unstable block is no
 evidence either and cancels a pending candidate (Yeti's variance gate: keep the last state).
 """
 
@@ -429,6 +430,9 @@ class PilotClassifier:
         self.t_ms = 0.0
         self.blocks = 0
         self.changes = 0
+        self.diode_fault_active = False
+        self.diode_fault_since_ms = 0.0
+        self.diode_fault_held_ms = 0.0
         self.block.clear()
         self.decided.clear()
 
@@ -438,6 +442,14 @@ class PilotClassifier:
         if blk.n_samples == 0:
             return 0
         self.blocks += 1
+        if blk.diode_fault:
+            if not self.diode_fault_active:
+                self.diode_fault_active = True
+                self.diode_fault_since_ms = t_ms
+            self.diode_fault_held_ms = t_ms - self.diode_fault_since_ms
+        else:
+            self.diode_fault_active = False
+            self.diode_fault_held_ms = 0.0
         raw = blk.state
         if self.cfg.reject_unstable and blk.unstable:
             self.candidate = _S_UNKNOWN

@@ -158,17 +158,23 @@ def _as_typed(name, samples, typecode, size, kind):
         raise InvalidInput(f"{name} must be a float32 buffer or a sequence of numbers", name) from None
 
 
-def as_u16(name: str, samples) -> memoryview:
-    """A 1-D C-contiguous uint16 view of ``samples`` (buffer, raw bytes or sequence of ints)."""
+def as_u16(name: str, samples):
+    """A 1-D C-contiguous uint16 buffer of ``samples`` (buffer, raw bytes or sequence of ints)."""
+    if type(samples) is array and samples.typecode == "H":  # the hot path: as is
+        return samples
     return _as_typed(name, samples, "H", 2, "uint16")
 
 
-def as_f32(name: str, samples) -> memoryview:
-    """A 1-D C-contiguous float32 view of ``samples`` (float64 input is converted)."""
+def as_f32(name: str, samples):
+    """A 1-D C-contiguous float32 buffer of ``samples`` (float64 input is converted)."""
+    if type(samples) is array and samples.typecode == "f":
+        return samples
     return _as_typed(name, samples, "f", 4, "float32")
 
 
 def _t(t_ms):
+    if type(t_ms) is float and t_ms - t_ms == 0.0:  # finite float: the hot path
+        return t_ms
     t = _number("t_ms", t_ms)
     if not math.isfinite(t):
         raise InvalidInput(f"t_ms must be a finite number of milliseconds, got {t_ms!r}", "t_ms")
@@ -247,6 +253,11 @@ class PilotClassifier:
     def state(self) -> str:
         """The debounced state: "unknown" before the first decision, "A".."F" or "invalid"."""
         return STATE_NAMES[self.kernel.state]
+
+    @property
+    def diode_fault_held_ms(self) -> float:
+        """How long a diode fault has been seen without a break (0.0 when the last block had none)."""
+        return self.kernel.diode_fault_held_ms
 
     @property
     def block(self):
