@@ -153,3 +153,28 @@ def test_cli_help_names_the_options(capsys):
     text = capsys.readouterr().out
     for option in ("--car", "--speed", "--seed", "--profile"):
         assert option in text
+
+
+def test_scheduled_faults_and_the_host_timeout_fail_safe():
+    hw = SimHardware(PlugInCar())
+    mcu = VirtualYetiMcu(hw, speed=5.0, host_timeout_ms=1000.0)
+    for t_s, kind, arg in ((0.5, "crc", None), (0.6, "garbage", None), (0.7, "truncate", None), (0.8, "rcd", None),
+                           (1.2, "rcd", "off")):
+        mcu.schedule(t_s, kind, arg)
+    with pytest.raises(ValueError, match="unknown fault"):
+        mcu.schedule(1.0, "meteor")
+    with mcu:
+        board = YetiBoard(mcu.port_path, keepalive_interval_s=0.05, caps_timeout_s=2.0)
+        listener = RecordingListener()
+        board.attach(listener)
+        with board:
+            assert wait_until(lambda: {"corrupt_crc", "garbage", "truncated"} <= set(mcu.injected))
+            assert wait_until(lambda: board.stats.dropped >= 3), board.stats
+            cleared = lambda: [c[1] for c in listener.calls if c[0] == "on_error_cleared"]  # noqa: E731
+            assert wait_until(lambda: "evse_board_support/MREC2GroundFailure" in cleared())
+            board.pwm_on(26.7)
+            assert wait_until(lambda: hw.pwm_pct == pytest.approx(26.7))
+            assert mcu.host_timeouts == 0  # the host's keep-alives hold it off
+        # the host is gone: 1 s (simulated) later the MCU fails safe
+        assert wait_until(lambda: mcu.host_timeouts == 1)
+        assert hw.pwm_pct == 100.0 and hw.allow_power is False

@@ -34,6 +34,8 @@ from .profiles import ERROR_FLAG_TYPES
 
 log = logging.getLogger("evsefast.board.yeti.virtual")
 
+_LINK_FAULTS = ("garbage", "crc", "truncate", "silence", "resume", "reset")
+
 #: EVerest error type -> ErrorFlags member (errors without a flag are not reported over Yeti)
 FLAG_OF_ERROR = {v: k for k, v in ERROR_FLAG_TYPES.items()}
 FLAG_OF_ERROR.update({"ac_rcd/DC": "rcd_triggered", "ac_rcd/AC": "rcd_triggered"})
@@ -70,7 +72,7 @@ class VirtualYetiMcu:
                  profile="yeti", speed: float = 1.0, step_ms: float = 5.0,
                  keepalive_interval_s: float = 1.0, caps: Optional[dict] = None,
                  start_on_reset: bool = True, link_path: Optional[str] = None,
-                 record_limit: int = 10000) -> None:
+                 host_timeout_ms: Optional[float] = None, record_limit: int = 10000) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be > 0, got {speed!r}")
         self.hardware = hardware if hardware is not None else make_hardware(car, seed)
@@ -107,6 +109,11 @@ class VirtualYetiMcu:
         self._pp = "None"
         self._lock = False
         self._next_keepalive = 0.0
+        self.host_timeout_ms = host_timeout_ms
+        self._last_host_ms = 0.0
+        self._host_lost = False
+        self.host_timeouts = 0
+        self._schedule: list = []
         self.injected = collections.Counter()
         self.tx_frames = 0
         self.tx_dropped = 0
@@ -217,6 +224,40 @@ class VirtualYetiMcu:
         """Behave as an MCU that rebooted on its own (reason 1 = WATCHDOG): outputs safe, report reset."""
         self.injected["spurious_reset"] += 1
         self._mcu_reset(reason)
+
+    def schedule(self, t_s: float, kind: str, arg: Any = None) -> None:
+        """Inject a fault ``t_s`` simulated seconds after the host's first reset.
+
+        ``kind``: ``garbage``, ``crc`` (corrupt the next frame's CRC), ``truncate``,
+        ``silence`` (``arg`` simulated seconds, or until ``resume``), ``resume``, ``reset``
+        (spurious MCU reset), or a ``SimHardware.inject_fault`` kind (``arg`` False/"off" removes it).
+        """
+        if kind not in _LINK_FAULTS:
+            from ...sim.hardware import FAULT_ERRORS
+
+            if kind not in FAULT_ERRORS and "/" not in kind:
+                known = ", ".join(sorted([*_LINK_FAULTS, *FAULT_ERRORS]))
+                raise ValueError(f"unknown fault {kind!r}; known: {known} or an error type 'iface/Name'")
+        self._schedule.append((float(t_s) * 1000.0, kind, arg))
+        self._schedule.sort(key=lambda item: item[0])
+
+    def _inject(self, kind: str, arg: Any) -> None:
+        if kind == "garbage":
+            self.inject_garbage()
+        elif kind == "crc":
+            self.corrupt_next()
+            self._keep_alive()
+        elif kind == "truncate":
+            self.truncate_next()
+            self._keep_alive()
+        elif kind == "silence":
+            self.silence(None if arg in (None, "") else float(arg) / self.speed)
+        elif kind == "resume":
+            self.resume()
+        elif kind == "reset":
+            self.spurious_reset()
+        else:
+            self.hardware.inject_fault(kind, arg not in (False, "off", "0", "false"))
 
     # ------------------------------------------------------------------ wire
     def _write_frame(self, frame: bytes) -> bool:
@@ -356,6 +397,8 @@ class VirtualYetiMcu:
                             for member, value in msgs:
                                 self.received.append((now, member, value))
                             self._cond.notify_all()
+                        self._last_host_ms = self.hardware.t_ms
+                        self._host_lost = False
                         for member, value in msgs:
                             self._on_host(member, value)
             now = time.monotonic()
@@ -365,6 +408,16 @@ class VirtualYetiMcu:
             if self.running:
                 for ev in self.hardware.advance(dt_s * 1000.0 * self.speed):
                     self._on_hw(ev)
+                t_ms = self.hardware.t_ms
+                while self._schedule and self._schedule[0][0] <= t_ms:
+                    _, kind, arg = self._schedule.pop(0)
+                    self._inject(kind, arg)
+                if (self.host_timeout_ms is not None and not self._host_lost
+                        and t_ms - self._last_host_ms > self.host_timeout_ms):
+                    self._host_lost = True  # fail safe: the host went quiet
+                    self.host_timeouts += 1
+                    self.hardware.set_allow_power_on(False)
+                    self.hardware.set_pwm_pct(100.0)
                 hw_lost = bool(getattr(self.hardware, "lost", False))
                 if hw_lost != self._hw_silent:  # inject_fault("lost") on the hardware
                     self._hw_silent = hw_lost

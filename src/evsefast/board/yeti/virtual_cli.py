@@ -36,6 +36,13 @@ def build_parser(prog: str = "evsefast virtual-board") -> argparse.ArgumentParse
     p.add_argument("--phases", type=int, choices=(1, 3), default=3, help="phases the car draws on (default 3)")
     p.add_argument("--run-for", metavar="SECONDS", type=float, default=None,
                    help="stop after this many real seconds (default: run until interrupted)")
+    p.add_argument("--fault", metavar="T:KIND[:ARG]", action="append", default=[],
+                   help="inject at T simulated seconds after the host's reset: garbage, crc, truncate, "
+                        "silence[:SECONDS], resume, reset (spurious MCU reset), or a hardware fault "
+                        "(rcd, over_current, diode_fault, lost, ...; ARG off removes it); repeatable")
+    p.add_argument("--host-timeout", metavar="SECONDS", type=float, default=None,
+                   help="fail safe (power off, X1) when the host sends nothing for this long "
+                        "(default: never; EVerest's YetiDriver sends no periodic keep-alives)")
     p.add_argument("-v", "--verbose", action="store_true", help="log the link to stderr")
     return p
 
@@ -56,7 +63,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, OSError) as exc:  # InvalidInput / CarScriptError are ValueErrors
         print(f"evsefast virtual-board: {exc}", file=sys.stderr)
         return 2
-    mcu = VirtualYetiMcu(hardware, seed=args.seed, profile=args.profile, speed=args.speed, link_path=args.link)
+    mcu = VirtualYetiMcu(hardware, seed=args.seed, profile=args.profile, speed=args.speed, link_path=args.link,
+                         host_timeout_ms=None if args.host_timeout is None else 1000.0 * args.host_timeout)
+    try:
+        for spec in args.fault:
+            t, _, rest = spec.partition(":")
+            kind, _, arg = rest.partition(":")
+            mcu.schedule(float(t), kind, arg or None)
+    except ValueError as exc:
+        print(f"evsefast virtual-board: --fault: {exc}", file=sys.stderr)
+        return 2
     done = threading.Event()
     previous = {}
     if threading.current_thread() is threading.main_thread():
