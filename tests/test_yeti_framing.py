@@ -242,3 +242,46 @@ def test_fuzz_board_reader_path_never_raises(data):
         if name == "on_capabilities":
             caps = args[0]
             assert math.isfinite(caps.max_current_A_import) and 1 <= caps.max_phase_count_import <= 3
+
+
+_FLOATS = st.floats(allow_nan=True, allow_infinity=True, width=32)
+_MCU_MESSAGES = st.one_of(
+    st.tuples(st.just("cp_state"), st.integers(-5, 12)),
+    st.tuples(st.just("pp_state"), st.integers(-5, 12)),
+    st.tuples(st.just("reset"), st.integers(0, 3)),
+    st.tuples(st.just("relais_state"), st.booleans()),
+    st.tuples(st.just("lock_state"), st.integers(0, 5)),
+    st.tuples(st.just("keep_alive"), st.fixed_dictionaries({
+        "hwcap_max_current": _FLOATS, "hwcap_min_current": _FLOATS,
+        "hwcap_max_phase_count": st.integers(0, 2**32 - 1), "hwcap_min_phase_count": st.integers(0, 2**32 - 1),
+        "supports_changing_phases_during_charging": st.booleans()})),
+    st.tuples(st.just("power_meter"), st.fixed_dictionaries({
+        "totalWattHr": _FLOATS, "vrmsL1": _FLOATS, "irmsL1": _FLOATS, "wattL1": _FLOATS, "freqL1": _FLOATS})),
+    st.tuples(st.just("error_flags"), st.fixed_dictionaries({
+        "diode_fault": st.booleans(), "rcd_triggered": st.booleans(), "over_current": st.booleans()})),
+)
+
+
+@given(st.lists(_MCU_MESSAGES, max_size=20))
+@settings(suppress_health_check=[HealthCheck.too_slow])
+def test_fuzz_crc_valid_frames_with_hostile_values_never_reach_the_listener(messages):
+    from evsefast.board.yeti import YetiBoard
+
+    board = YetiBoard("/nonexistent/never-opened", supervise=False)
+    listener = RecordingListener()
+    board.attach(listener)
+    mcu = Codec("yeti", "mcu")
+    for member, value in messages:
+        frame = mcu.encode(member, **value) if isinstance(value, dict) else mcu.encode(member, value)
+        board.feed(frame)
+    for name, *args in listener.calls:
+        if name == "on_capabilities":
+            caps = args[0]
+            assert math.isfinite(caps.max_current_A_import) and math.isfinite(caps.min_current_A_import)
+            assert 0 <= caps.min_current_A_import <= caps.max_current_A_import
+            assert 1 <= caps.min_phase_count_import <= caps.max_phase_count_import <= 3
+        elif name == "on_powermeter":
+            sample = args[0]
+            assert math.isfinite(sample.energy_Wh_import.total) and math.isfinite(sample.power_W.total)
+        elif name == "on_bsp_event":
+            assert args[0].event.value in ("A", "B", "C", "D", "E", "F", "PowerOn", "PowerOff")
