@@ -22,7 +22,6 @@ def _run(h, n, sample_every=10):
             h.board.commands.clear()  # the fake's own record is not the manager's memory
 
 
-@pytest.mark.slow
 def test_no_growth_over_100k_ticks(kernels):
     h = ManagerHarness(kernels=kernels, board=FakeBoard())
     h.start_charging()
