@@ -19,6 +19,8 @@
 #   ARM_EMU_JOBS         parallel C compiles for the extension build (default: nproc)
 #   ARM_EMU_PYTEST       extra pytest arguments (default: none; the script passes -m arm)
 #   ARM_EMU_MARK         pytest -m expression (default "arm")
+#   ARM_EMU_TESTS_FROM   "sdist" (default: run the tests shipped in the sdist, which also proves the
+#                        sdist is complete) or "tree" (the project dir's tests/ and the files beside it)
 #   ARM_EMU_PURE=0       skip the second round (pure-Python install + EVSEFAST_NO_EXTENSIONS=1)
 #   ARM_EMU_INSTRUCTIONS=1  arm64 only: also install valgrind in the chroot and run
 #                        benches/instructions.py there (instruction counts under emulation)
@@ -153,7 +155,7 @@ else
   phase_end
 fi
 t "sdist: $(basename "$SDIST")"
-SDIST_DIR=$(tar -tzf "$SDIST" | head -1 | cut -d/ -f1)
+SDIST_DIR=$(basename "$SDIST" .tar.gz)     # sdists unpack into name-version/
 # build and run-time requirements, read from the sdist itself
 BUILD_DEPS=$(tar -xzOf "$SDIST" "$SDIST_DIR/pyproject.toml" | "$HOSTPY" -c '
 import sys, tomllib
@@ -184,30 +186,40 @@ else
 fi
 
 # ---------------------------------------------------------------- 5. wheelhouse of dependency wheels
-# msgspec has no armv7l wheel and cobs has no wheel at all: build them once for this arch, keep them.
+# msgspec has no armv7l wheel and cobs >= 1.2.1 has no wheel at all: build them once for this arch
+# and keep them (without --prefer-binary here, so the newest release is what gets built).
 WH=$CACHE/wheelhouse-$SUITE-$ARCH
 [ -n "${ARM_EMU_REFRESH:-}" ] && rm -rf "$WH"
 mkdir -p "$WH" "$R/wheelhouse"
-STAMP=$WH/.stamp-$(hash_of "$RUN_DEPS" "${ARM_EMU_DEPS_CFLAGS:-}")
+STAMP=$WH/.stamp-$(hash_of wh2 "$RUN_DEPS" "${ARM_EMU_DEPS_CFLAGS:-}")
 cp -p "$WH"/*.whl "$R/wheelhouse/" 2>/dev/null || true
 if [ ! -e "$STAMP" ]; then
   phase_start "cold: dependency wheels"
   printf '%s\n' "$RUN_DEPS" >"$R/wheelhouse/requirements.txt"
   run_in "$R" "$(cflags_env "${ARM_EMU_DEPS_CFLAGS:-}")" \
-    'pip wheel -q --prefer-binary --find-links /wheelhouse -w /wheelhouse -r /wheelhouse/requirements.txt'
+    'pip wheel -q --find-links /wheelhouse -w /wheelhouse -r /wheelhouse/requirements.txt'
   cp -p "$R"/wheelhouse/*.whl "$WH/"
   rm -f "$WH"/.stamp-*
   touch "$STAMP"
   phase_end
 fi
-t "wheelhouse: $(cd "$R/wheelhouse" && ls ./*.whl | xargs -n1 basename | tr '\n' ' ')"
+t "wheelhouse: $(cd "$R/wheelhouse" && echo *.whl)"
 
 # ---------------------------------------------------------------- 6. install the sdist like a user
 mkdir -p "$R/dist"
 cp "$SDIST" "$R/dist/"
-tar -C "$R/dist" -xzf "$SDIST"          # for its tests/ (the sdist must ship them)
 SDIST_IN=/dist/$(basename "$SDIST")
-TESTS_IN=/dist/$SDIST_DIR/tests
+if [ "${ARM_EMU_TESTS_FROM:-sdist}" = tree ]; then
+  # the working tree's tests (and tools/, benches/, ... they may load), never its src/ or build products
+  mkdir "$R/dist/tree"
+  tar -C "$SRC" --exclude=./.git --exclude=./src --exclude=./build --exclude=./dist --exclude='*.so' \
+      --exclude='*.c' --exclude=__pycache__ --exclude=.venv --exclude='*.egg-info' -cf - . \
+    | tar -C "$R/dist/tree" -xf -
+  TESTS_IN=/dist/tree/tests
+else
+  tar -C "$R/dist" -xzf "$SDIST"        # its own tests/: the sdist must ship what they need
+  TESTS_IN=/dist/$SDIST_DIR/tests
+fi
 # [build_ext] parallel=N through distutils' DIST_EXTRA_CONFIG: the kernels compile side by side
 printf '[build_ext]\nparallel = %s\n' "$JOBS" >"$R/dist/build-jobs.cfg"
 
@@ -262,7 +274,7 @@ fi
 if [ -n "${ARM_EMU_INSTRUCTIONS:-}" ]; then
   if [ "$ARCH" != arm64 ]; then
     t "ARM_EMU_INSTRUCTIONS: arm64 only, skipped"
-  elif [ ! -e "$R/dist/$SDIST_DIR/benches/instructions.py" ]; then
+  elif [ ! -e "$R$TESTS_IN/../benches/instructions.py" ]; then
     t "ARM_EMU_INSTRUCTIONS: benches/instructions.py not in the sdist, skipped"
   else
     phase_start "instruction counts (valgrind, arm64)"
@@ -271,7 +283,7 @@ if [ -n "${ARM_EMU_INSTRUCTIONS:-}" ]; then
     run_in "$R" DIST_EXTRA_CONFIG=/dist/build-jobs.cfg "$(cflags_env "${ARM_EMU_CFLAGS:-}")" \
       "$PIP_INSTALL --force-reinstall --no-deps $SDIST_IN
        apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >/dev/null
-       cd /dist/$SDIST_DIR/benches && python instructions.py ${ARM_EMU_INSTRUCTIONS_ARGS:-}" || rc=$?
+       cd $TESTS_IN/../benches && python instructions.py ${ARM_EMU_INSTRUCTIONS_ARGS:-}" || rc=$?
     phase_end
     SUMMARY+=("$(printf '%-9s exit %s' "instr:" "$rc")")
     [ "$rc" = 0 ] || FAILED+=("instructions")
