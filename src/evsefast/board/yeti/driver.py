@@ -52,6 +52,12 @@ class YetiBoard(McuReports, BoardSupport):
                  backoff_initial_s: float = 0.1, backoff_max_s: float = 5.0, fail_safe: bool = True,
                  read_timeout_s: float = 0.1, rt_priority: Optional[int] = None) -> None:
         super().__init__()
+        for name, value in (("baudrate", baudrate), ("keepalive_interval_s", keepalive_interval_s),
+                            ("link_timeout_ms", link_timeout_ms), ("check_interval_s", check_interval_s),
+                            ("backoff_initial_s", backoff_initial_s), ("backoff_max_s", backoff_max_s),
+                            ("read_timeout_s", read_timeout_s)):
+            if not value > 0:
+                raise InvalidInput(f"YetiBoard: {name} must be > 0, got {value!r}", field=name)
         self.port = str(port)
         self.baudrate = int(baudrate)
         self.codec = Codec(profile, "host")
@@ -138,8 +144,9 @@ class YetiBoard(McuReports, BoardSupport):
 
     def close(self) -> None:
         """Withdraw power permission, stop the threads and close the port (idempotent)."""
-        if self._power_sent:
-            self._send("allow_power_on", False)
+        with self._lock:
+            if self._power_sent:
+                self._send_power(False)
         self._stop.set()
         t = self._transport
         if t is not None:
@@ -202,16 +209,16 @@ class YetiBoard(McuReports, BoardSupport):
         with self._lock:
             self._power_cmd = allow
             self._power_suspended = False
-        self._send_power(allow)
+            self._send_power(allow)
 
     def ac_switch_three_phases_while_charging(self, value: bool) -> None:
         """``set_number_of_phases`` (true = three phases), where the board has it."""
         with self._lock:
             self._three_phases = bool(value)
-        if self.profile.has_host("set_number_of_phases"):
-            self._send("set_number_of_phases", bool(value))
-        else:
-            log.info("yeti %s: profile %s cannot switch phases", self.port, self.profile.name)
+            if self.profile.has_host("set_number_of_phases"):
+                self._send("set_number_of_phases", bool(value))
+                return
+        log.info("yeti %s: profile %s cannot switch phases", self.port, self.profile.name)
 
     def ac_set_overcurrent_limit_A(self, value: float) -> None:
         """Recorded only: the Yeti protocol has no over-current limit message."""
@@ -282,41 +289,41 @@ class YetiBoard(McuReports, BoardSupport):
         self.tx_frames += 1
         return True
 
+    # Commanded state is updated and written under ``_lock``, so the wire order always matches
+    # the order of the state changes (a re-send or the fail-safe can never overtake a newer command).
     def _send_power(self, allow: bool) -> None:
         with self._lock:
             self._power_sent = allow
-        self._send("allow_power_on", allow)
+            self._send("allow_power_on", allow)
 
     def _set_pwm(self, duty: int) -> None:
         with self._lock:
             self._pwm_duty = duty
-        self._send("pwm_duty_cycle", duty)
+            self._send("pwm_duty_cycle", duty)
 
     def _set_lock(self, locked: bool) -> None:
         with self._lock:
             self._lock_cmd = locked
-        if self.supports_connector_lock:
-            self._send("connector_lock", locked)
+            if self.supports_connector_lock:
+                self._send("connector_lock", locked)
 
     def _force_power_off(self) -> None:
         with self._lock:
             if self._power_cmd:
                 self._power_suspended = True
-        self._send_power(False)
+            self._send_power(False)
 
     def _resend_state(self) -> None:
         """After an MCU reset or a reconnect: re-establish what the manager commanded."""
         with self._lock:
-            pwm, lock, phases = self._pwm_duty, self._lock_cmd, self._three_phases
-            power = bool(self._power_cmd) and not self._power_suspended
-        if pwm is not None:
-            self._send("pwm_duty_cycle", pwm)
-        if lock is not None and self.supports_connector_lock:
-            self._send("connector_lock", lock)
-        if phases is not None and self.profile.has_host("set_number_of_phases"):
-            self._send("set_number_of_phases", phases)
-        if self._power_cmd is not None:
-            self._send_power(power)
+            if self._pwm_duty is not None:
+                self._send("pwm_duty_cycle", self._pwm_duty)
+            if self._lock_cmd is not None and self.supports_connector_lock:
+                self._send("connector_lock", self._lock_cmd)
+            if self._three_phases is not None and self.profile.has_host("set_number_of_phases"):
+                self._send("set_number_of_phases", self._three_phases)
+            if self._power_cmd is not None:
+                self._send_power(bool(self._power_cmd) and not self._power_suspended)
 
     # ------------------------------------------------------------------ listener calls (never raise)
     def _call(self, name: str, *args) -> None:

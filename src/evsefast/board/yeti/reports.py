@@ -76,17 +76,14 @@ class McuReports:
             return
         self.cp_state = letter
         if self.fail_safe:
-            with self._lock:
-                withdraw = letter not in "CD" and self._power_sent
-                restore = letter in "CD" and self._power_suspended and self._power_cmd and not self._link_lost
-                if restore:
+            with self._lock:  # decide and write under the lock: no newer command can be overtaken
+                if letter not in "CD" and self._power_sent:
+                    if self._power_cmd:
+                        self._power_suspended = True
+                    self._send_power(False)
+                elif letter in "CD" and self._power_suspended and self._power_cmd and not self._link_lost:
                     self._power_suspended = False
-                elif withdraw and self._power_cmd:
-                    self._power_suspended = True
-            if withdraw:
-                self._send_power(False)
-            elif restore:
-                self._send_power(True)
+                    self._send_power(True)
         self._call("on_bsp_event", _EVENTS[letter])
 
     def _on_relais_state(self, closed: bool) -> None:
