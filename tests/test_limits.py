@@ -207,6 +207,7 @@ def test_thin_api(both_builds, build):
     assert limits.pp_ampacity_A("A_32", 3, kernels=k) == 32.0
     assert limits.effective_current_A(16, kernels=k) == 16.0
     assert limits.budget_expired(2000, 1000, kernels=k) and not limits.budget_expired(1999, 1000, kernels=k)
+    assert limits.budget_expired(2000.5, 1000.5, kernels=k) and not limits.budget_expired(1999.9, 1000.0, kernels=k)
     assert not limits.setpoint_valid(1500, kernels=k) and limits.setpoint_valid(-1000, kernels=k)
     assert limits.setpoint_accepted(16, 2000, 1000, kernels=k)
     assert limits.charging_allowed(6, kernels=k)
@@ -223,7 +224,8 @@ def test_thin_api(both_builds, build):
         (lambda: limits.effective_current_A(16, hw_max_A=-5, kernels=k), r"hw_max_A must be in \[0.0, inf\]"),
         (lambda: limits.pp_ampacity_A("A_99", 3, kernels=k), r"ampacity must be one of"),
         (lambda: limits.pp_ampacity_A("A_13", 0, kernels=k), r"hw_max_phases must be an integer in \[1, 3\]"),
-        (lambda: limits.budget_expired(1.5, 0, kernels=k), r"now_ms must be an integer"),
+        (lambda: limits.budget_expired(math.inf, 0, kernels=k), r"now_ms must be a finite number of milliseconds"),
+        (lambda: limits.setpoint_accepted(16, "1", 0, kernels=k), r"valid_until_ms must be a finite number"),
         (lambda: limits.soft_over_current(timeout_ms=-1, kernels=k), r"timeout_ms must be an integer in \[0, 3600000\]"),
         (lambda: limits.soft_over_current(tolerance_pct=math.nan, kernels=k), r"tolerance_pct must be a number"),
         (lambda: limits.pwm_rate_limiter("5s", kernels=k), r"interval_ms must be an integer"),
@@ -238,7 +240,7 @@ def test_thin_api(both_builds, build):
 amps = st.floats(min_value=-2000, max_value=2000) | st.just(NAN) | st.floats(allow_nan=True)
 opt_amps = st.floats(min_value=-100, max_value=2000) | st.just(NAN)
 power = st.floats(min_value=-1e6, max_value=1e6) | st.just(NAN)
-times = st.integers(min_value=-(2**60), max_value=2**60)
+times = st.integers(min_value=-(2**52), max_value=2**52) | st.floats(-1e12, 1e12)
 
 
 def _same(a, b):
@@ -321,3 +323,17 @@ def test_compiled_kernels_are_typed_by_their_pxd():
             "pxd up by the qualified module name evsefast._core.<name>, see setup.py")
     for cls in (c.limits.PwmRateLimiter, c.limits.SoftOverCurrent, c.meter.EnergyIntegrator):
         assert "__dict__" not in cls.__dict__, f"{cls.__qualname__} is not a cdef class (its .pxd was not used)"
+
+
+@pytest.mark.arm
+def test_times_may_be_int_or_float_ms(kernels):
+    """The manager's clock gives float ms: both builds take ints and floats alike."""
+    k = kernels.limits
+    r = k.PwmRateLimiter(5000)
+    r.mark_updated(1000.5)
+    assert not r.may_update(6000) and r.may_update(6000.5) and r.may_update(7000)
+    soc = k.SoftOverCurrent(10.0, 0.5, 7000)
+    soc.feed(0.25, 16.0, 20.0, 0.0, 0.0)
+    assert not soc.feed(7000, 16.0, 20.0, 0.0, 0.0) and soc.feed(7000.25, 16.0, 20.0, 0.0, 0.0)
+    assert k.budget_expired(1999.5, 999.5) and not k.budget_expired(1999.4, 999.5)
+    assert k.setpoint_accepted(16.0, 100.5, 100)

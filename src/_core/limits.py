@@ -1,7 +1,7 @@
 """Effective charging current from every limit source (spec evse_manager.md §3, AC basic charging).
 
-Plain numbers in, plain numbers out; no clock reads (times are handed in as ``*_ms``
-integers from the caller's monotonic clock).  "Absent" optional numbers are NaN.
+Plain numbers in, plain numbers out; no clock reads (times are handed in as ``*_ms``, float64
+milliseconds of the caller's monotonic clock; ints are fine too).  "Absent" optional numbers are NaN.
 
 How the manager uses it (one tick)::
 
@@ -146,7 +146,7 @@ class PwmRateLimiter:
 
     def __init__(self, interval_ms=5000):
         self.interval_ms = interval_ms
-        self.last_update_ms = 0
+        self.last_update_ms = 0.0
         self.has_update = False
 
     def may_update(self, now_ms):
@@ -159,7 +159,7 @@ class PwmRateLimiter:
         self.has_update = True
 
     def reset(self):
-        self.last_update_ms = 0
+        self.last_update_ms = 0.0
         self.has_update = False
 
 
@@ -179,7 +179,7 @@ class SoftOverCurrent:
         self.noise_A = noise_A
         self.timeout_ms = timeout_ms
         self.active = False
-        self.since_ms = 0
+        self.since_ms = 0.0
         self.tripped = False
 
     def limit_A(self, signalled_A):
@@ -201,5 +201,5 @@ class SoftOverCurrent:
 
     def reset(self):
         self.active = False
-        self.since_ms = 0
+        self.since_ms = 0.0
         self.tripped = False

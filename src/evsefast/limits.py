@@ -67,7 +67,11 @@ def _int(name, value, lo, hi):
     return int(value)
 
 
-_T_MIN, _T_MAX = -(2**62), 2**62
+def _time(name, value):
+    """A time in ms (int or float, finite)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidInput(f"{name} must be a finite number of milliseconds, got {value!r}", name)
+    return float(value)
 
 
 def enforced_current_A(ac_max_current_A, total_power_W, nominal_voltage_V=230.0, active_phases=3, *,
@@ -117,15 +121,15 @@ def setpoint_accepted(current_A, valid_until_ms, now_ms, *, kernels=None):
     """Core set_max_current acceptance: |current_A| <= 1000 and valid_until_ms > now_ms."""
     return _k(kernels).setpoint_accepted(
         _opt_float("current_A", current_A),
-        _int("valid_until_ms", valid_until_ms, _T_MIN, _T_MAX),
-        _int("now_ms", now_ms, _T_MIN, _T_MAX),
+        _time("valid_until_ms", valid_until_ms),
+        _time("now_ms", now_ms),
     )
 
 
 def budget_expired(now_ms, valid_until_ms, *, kernels=None):
     """True when now_ms - valid_until_ms >= 1000 (whole seconds, §1.6): the limit falls back to 0 A."""
     return _k(kernels).budget_expired(
-        _int("now_ms", now_ms, _T_MIN, _T_MAX), _int("valid_until_ms", valid_until_ms, _T_MIN, _T_MAX))
+        _time("now_ms", now_ms), _time("valid_until_ms", valid_until_ms))
 
 
 def pp_ampacity_A(ampacity, hw_max_phases, *, kernels=None):
