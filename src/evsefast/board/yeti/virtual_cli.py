@@ -4,7 +4,10 @@ Prints the pty path on the first line of stdout and runs until interrupted::
 
     $ evsefast virtual-board --car default --speed 10
     /dev/pts/7
-    $ evsefast simulate --board yeti --port /dev/pts/7      # in another terminal
+    $ evsefast simulate --board yeti --port /dev/pts/7 --speed 10     # in another terminal
+
+Give both sides the same ``--speed``: the host's link supervision and the car both run on
+simulated time.
 """
 from __future__ import annotations
 
