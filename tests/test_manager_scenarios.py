@@ -319,3 +319,46 @@ def test_full_profile_with_power_feedback(kernels):
     h.cp("PowerOff")
     assert h.mgr.state == "ChargingPausedEVSE"
     assert h.event_names()[-1] == "ChargingPausedEVSE"
+
+
+def test_disable_authentication_charges_without_authorize(kernels):
+    h = ManagerHarness(kernels=kernels, config={"disable_authentication": True})
+    h.plug_in()
+    assert h.mgr.state == "PrepareCharging"
+    h.cp("C")
+    assert h.event_names() == ["Enabled", "SessionStarted", "AuthRequired", "ChargingStarted"]
+
+
+@pytest.mark.parametrize("cp", ["E", "F"])
+def test_e_or_f_while_charging(h, cp):
+    h.start_charging()
+    m = h.mark()
+    h.cp(cp)
+    assert h.board.commands[0] == POWER_OFF
+    assert h.mgr.state == "Charging" or h.mgr.state in ("ChargingPausedEV", "ChargingPausedEVSE")
+    h.cp("A")
+    assert h.since(m)[-1] == "SessionFinished"
+
+
+def test_e_while_charging_leaves_charging(h):
+    h.start_charging()
+    h.cp("E")  # BCDtoE: the EV can no longer draw power
+    assert h.mgr.state == "ChargingPausedEV"
+
+
+def test_d_with_ventilation_charges(h):
+    h.plug_in()
+    h.authorize()
+    h.cp("D")
+    assert h.mgr.state == "Charging"
+    assert h.board.commands[-1] == POWER_ON
+
+
+def test_d_without_ventilation_never_powers(kernels):
+    h = ManagerHarness(kernels=kernels, config={"has_ventilation": False})
+    h.board.ventilation = False
+    h.plug_in()
+    h.authorize()
+    h.cp("D")
+    assert POWER_ON not in h.board.commands
+    assert h.mgr.state == "PrepareCharging"

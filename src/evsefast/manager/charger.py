@@ -149,6 +149,9 @@ class Charger(StatesMixin):
         elif event == _iec.CAR_REQUESTED_STOP_POWER:
             if st == PREPARE:
                 self.state = PAUSED_EVSE
+        elif event == _iec.BCD_TO_E:
+            if st == CHARGING:
+                self.iec_allow = False
         self.run(now)
 
     def _shutdown_action(self, now: int) -> None:
