@@ -28,7 +28,6 @@ def times(result, label):
     return [t / 1000.0 for (t, ev), lab in zip(result.events, result.event_labels()) if lab == label]
 
 
-@pytest.mark.arm
 def test_default_session_pure_build_short(kernels):
     r = run_session(opts(kernels, duration_s=120))
     assert r.ok

@@ -106,10 +106,10 @@ def format_summary(result: SessionResult) -> str:
     if not result.events:
         lines.append("    (none)")
     lines.append("  time in CP state: " + ", ".join(
-        f"{k} {fmt_time(v)}" for k, v in sorted(result.time_in_cp_state_s.items()) if v >= 0.05))
+        f"{k} {fmt_time(v)}" for k, v in sorted(result.time_in_cp_state_s.items()) if v >= 0.5 and k != "?"))
     lines.append("  time in charger state: " + ", ".join(
         f"{k} {fmt_time(v)}" for k, v in sorted(result.time_in_charger_state_s.items(), key=lambda kv: -kv[1])
-        if v >= 0.05))
+        if v >= 0.5))
     if result.violation is not None:
         lines.append(f"  SAFETY: {result.violation}")
     elif not result.safety_checked:

@@ -60,7 +60,8 @@ def run_yeti_session(options: SimOptions, port: Optional[str] = None, *, baudrat
         mcu = VirtualYetiMcu(hw, seed=opt.seed, speed=speed).start()
         port = mcu.port_path
     clock = ScaledClock(speed)
-    board = YetiBoard(port, baudrate, clock=clock)
+    # the link supervision runs on the scaled clock: keep its timeout 5 s of *real* time
+    board = YetiBoard(port, baudrate, clock=clock, link_timeout_ms=5000.0 * max(1.0, speed))
     cfg = {"has_ventilation": bool(getattr(hw, "has_ventilation", True))}
     cfg.update(opt.manager_config)
     mgr = EvseManager(cfg, board=board, powermeters=(), clock=clock, kernels=opt.kernels)
