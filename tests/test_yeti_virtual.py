@@ -114,15 +114,15 @@ def test_hardware_faults_become_error_flags_and_lost_becomes_silence():
         listener = RecordingListener()
         board.attach(listener)
         with board:
-            hw.inject_fault("rcd")
+            mcu.inject_fault("rcd")
             raised = lambda: [c[1].type for c in listener.calls if c[0] == "on_error_raised"]  # noqa: E731
             cleared = lambda: [c[1] for c in listener.calls if c[0] == "on_error_cleared"]  # noqa: E731
             assert wait_until(lambda: "evse_board_support/MREC2GroundFailure" in raised())
-            hw.inject_fault("rcd", active=False)
+            mcu.inject_fault("rcd", active=False)
             assert wait_until(lambda: "evse_board_support/MREC2GroundFailure" in cleared())
-            hw.inject_fault("lost")
+            mcu.inject_fault("lost")
             assert wait_until(lambda: "evse_board_support/CommunicationFault" in raised())
-            hw.inject_fault("lost", active=False)
+            mcu.inject_fault("lost", active=False)
             assert wait_until(lambda: "evse_board_support/CommunicationFault" in cleared())
 
 

@@ -107,8 +107,8 @@ class VirtualYetiMcu:
         self._cp: Optional[str] = None
         self._relay = False
         self._pp = "None"
-        self._lock = False
-        self._next_keepalive = 0.0
+        self._locked = False
+        self._calls: Deque[Callable[[], None]] = collections.deque()  # run on the MCU thread
         self.host_timeout_ms = host_timeout_ms
         self._last_host_ms = 0.0
         self._host_lost = False
@@ -223,7 +223,17 @@ class VirtualYetiMcu:
     def spurious_reset(self, reason: int = 1) -> None:
         """Behave as an MCU that rebooted on its own (reason 1 = WATCHDOG): outputs safe, report reset."""
         self.injected["spurious_reset"] += 1
-        self._mcu_reset(reason)
+        self._on_thread(lambda: self._mcu_reset(reason))
+
+    def inject_fault(self, kind: str, active: bool = True) -> None:
+        """``SimHardware.inject_fault`` on the MCU thread (the hardware model is not thread-safe)."""
+        self._on_thread(lambda: self.hardware.inject_fault(kind, active))
+
+    def _on_thread(self, fn: Callable[[], None]) -> None:
+        if self._thread is None or self._thread is threading.current_thread():
+            fn()
+        else:
+            self._calls.append(fn)
 
     def schedule(self, t_s: float, kind: str, arg: Any = None) -> None:
         """Inject a fault ``t_s`` simulated seconds after the host's first reset.
@@ -313,7 +323,7 @@ class VirtualYetiMcu:
         if self._has_pp:
             self.send("pp_state", PP_NUMBERS.get(self._pp, 0))
         if self.profile.has_mcu("lock_state"):
-            self.send("lock_state", 2 if self._lock else 1)
+            self.send("lock_state", 2 if self._locked else 1)
         self._send_flags()
 
     def _send_flags(self) -> None:
@@ -357,9 +367,9 @@ class VirtualYetiMcu:
             if self._has_pp:
                 self.send("pp_state", PP_NUMBERS.get(ev[1], 0))
         elif kind == "lock":
-            self._lock = bool(ev[1])
+            self._locked = bool(ev[1])
             if self.profile.has_mcu("lock_state"):
-                self.send("lock_state", 2 if self._lock else 1)
+                self.send("lock_state", 2 if self._locked else 1)
         elif kind == "error":
             flag = FLAG_OF_ERROR.get(ev[1])
             if flag is None:
@@ -401,6 +411,8 @@ class VirtualYetiMcu:
                         self._host_lost = False
                         for member, value in msgs:
                             self._on_host(member, value)
+            while self._calls:
+                self._calls.popleft()()
             now = time.monotonic()
             dt_s, last = now - last, now
             if self.silent and self._silent_until is not None and now >= self._silent_until:
