@@ -276,3 +276,17 @@ def test_bad_inputs_are_rejected():
         hw.advance(-1)
     with pytest.raises(InvalidInput, match="pct"):
         hw.set_pwm_pct(-5)
+
+
+def test_short_blocks_at_waveform_changes_cause_no_spurious_states(kernels):
+    hw, board, lst = make(kernels, StaticCar("B"), cp_noise_V=0.2)
+    board.enable(True)
+    board.advance(500)
+    n = len(bsp(lst))
+    for i in range(60):  # a duty change every 7..43 ms: blocks are cut short again and again
+        board.pwm_on(10.0 + (i * 7) % 80)
+        board.advance(7.0 + (i * 13) % 37)
+    board.cp_state_X1()
+    board.advance(500)
+    assert bsp(lst)[n:] == []  # still B throughout
+    assert hw.cp.state == "B" and hw.cp.samples_processed <= hw.t_ms * RATE / 1000

@@ -165,8 +165,13 @@ class CpFrontEnd:
         return changes
 
     def _buffer(self, size: int) -> memoryview:
+        """A reusable uint16 buffer of ``size`` samples (short blocks are views of a block buffer)."""
         buf = self._bufs.get(size)
         if buf is None:
+            if size < self._block_n:
+                return self._buffer(self._block_n)[:size]
+            if size < self._settled_n and size != self._block_n:
+                return self._buffer(self._settled_n)[:size]
             buf = memoryview(array("H", bytes(2 * size)))
             self._bufs[size] = buf
         return buf
