@@ -136,7 +136,7 @@ def _case(build, config=None):
     kernels = _impl.build(build) if build != "compiled" or not _impl._env_flag("EVSEFAST_NO_EXTENSIONS") else None
     machine = type(f"Machine_{build}", (ManagerMachine,), {"kernels": kernels, "config": config})
     case = machine.TestCase
-    case.settings = settings(max_examples=60, stateful_step_count=40, deadline=None,
+    case.settings = settings(stateful_step_count=40, deadline=None,  # max_examples from the profile
                              suppress_health_check=[HealthCheck.too_slow])
     return case
 
