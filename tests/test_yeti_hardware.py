@@ -51,3 +51,40 @@ def test_session_against_a_real_board():
         assert board.stats.frames > 0
         assert board.stats.dropped_crc <= board.stats.frames // 100, board.stats
     assert not [t for t in threading.enumerate() if t.name.startswith("evsefast-")]
+
+
+def test_manager_session_against_a_real_board():
+    """The manager on the real board: ready, linked, no errors. With ``EVSEFAST_HIL_PLUG=1`` an EV
+    (or EV simulator) is plugged in within 60 s and charges after an RFID-style authorisation."""
+    from evsefast.board.yeti import YetiBoard
+    from evsefast.manager import EvseManager
+    from evsefast.runner import Runner
+    from evsefast.testing import enforced_limits, token, validation
+
+    board = YetiBoard(PORT, int(os.environ.get("EVSEFAST_SERIAL_BAUD", "115200")),
+                      profile=os.environ.get("EVSEFAST_SERIAL_PROFILE", "yeti"))
+    mgr = EvseManager(None, board=board)
+    events, ready = [], threading.Event()
+    mgr.subscribe("session_event", lambda ev: events.append(ev.event.value))
+    mgr.subscribe("ready", lambda v: ready.set() if v else None)
+    runner = Runner(mgr)
+    runner.start()
+    try:
+        assert ready.wait(10.0), "the manager did not become ready"
+        mgr.enforce_limits(enforced_limits(10.0))
+        time.sleep(3.0)
+        assert board.link_ok and "Error" not in events, events
+        if os.environ.get("EVSEFAST_HIL_PLUG") == "1":
+            deadline = time.monotonic() + 60.0
+            while "AuthRequired" not in events and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert "AuthRequired" in events, f"no EV plugged in within 60 s: {events}"
+            mgr.authorize_response(token(), validation())
+            deadline = time.monotonic() + 60.0
+            while "ChargingStarted" not in events and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert "ChargingStarted" in events, events
+    finally:
+        runner.stop()
+        mgr.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("evsefast-yeti")]

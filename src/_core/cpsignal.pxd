@@ -5,7 +5,15 @@ cdef int _N_NONE, _N_GAUSS
 cdef unsigned long long MASK64, XS_MUL
 cdef double GAUSS_SCALE, UNIFORM_SCALE
 
+cdef unsigned long long _xs_step(unsigned long long x) noexcept
+@cython.locals(g=cython.longlong, u=cython.longlong)
+cdef double _noise(unsigned long long r, int kind, double noise_V) noexcept
+@cython.locals(dph=double)
+cdef double _wave(double ph, double th, double rup, double rdn, double hv, double lv,
+                         double vfall) noexcept
 
+
+@cython.final
 cdef class CpSynth:
     cdef public double period_us, sample_period_us, t_us, phase_us
     cdef public int adc_bits
@@ -17,18 +25,17 @@ cdef class CpSynth:
     cdef public unsigned long long rng
     cdef double _th, _rup, _rdn, _vfall
 
-    @cython.locals(x=cython.ulonglong)
     cdef inline unsigned long long _next(self) noexcept
-    @cython.locals(r=cython.ulonglong, g=cython.ulonglong)
-    cdef inline double _noise(self) noexcept
     @cython.locals(per=double, hv=double, lv=double, r=double)
     cdef void _setup(self) noexcept
-    @cython.locals(v=double, dph=double)
-    cdef inline double _value(self, double ph) noexcept
-    @cython.locals(n=Py_ssize_t, i=Py_ssize_t, ph=double, dt=double, per=double, inv=double,
-                   off=double, maxc=long, top=double, clipped=Py_ssize_t, x=double, c=long)
+    @cython.locals(n=Py_ssize_t, i=Py_ssize_t, th=double, rup=double, rdn=double, vfall=double,
+                   hv=double, lv=double, kind=int, nv=double, x=cython.ulonglong, ph=double,
+                   dt=double, per=double, inv=double, off=double, maxc=long, top=double,
+                   clipped=Py_ssize_t, v=double, xc=double, c=long)
     cpdef Py_ssize_t fill_u16(self, unsigned short[::1] out)
-    @cython.locals(n=Py_ssize_t, i=Py_ssize_t, ph=double, dt=double, per=double)
+    @cython.locals(n=Py_ssize_t, i=Py_ssize_t, th=double, rup=double, rdn=double, vfall=double,
+                   hv=double, lv=double, kind=int, nv=double, x=cython.ulonglong, ph=double,
+                   dt=double, per=double, v=double)
     cpdef Py_ssize_t fill_f32(self, float[::1] out)
     @cython.locals(k=Py_ssize_t)
     cpdef Py_ssize_t drive(self, classifier, buf, Py_ssize_t n_blocks, double t_ms, double block_ms)

@@ -46,6 +46,35 @@ def _check_int(name, value, lo, hi):
     _check(name, value, lo, hi)
 
 
+def _xs_step(x):
+    """One xorshift64 step (the generator state; the output is ``state * XS_MUL``)."""
+    x ^= x >> 12
+    x ^= (x << 25) & MASK64
+    x ^= x >> 27
+    return x
+
+
+def _noise(r, kind, noise_V):
+    """Noise in volts from 64 random bits ``r``: gaussian-ish (kind 2) or uniform (kind 1)."""
+    if kind == _N_GAUSS:
+        g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
+        return (g - 131070.0) * GAUSS_SCALE * noise_V
+    u = r >> 11  # 53 bits: a signed integer converts to double in one instruction
+    return (u * UNIFORM_SCALE - 1.0) * noise_V
+
+
+def _wave(ph, th, rup, rdn, hv, lv, vfall):
+    """The noiseless CP voltage at phase ``ph`` (us into the period)."""
+    if ph < th:
+        if ph < rup:
+            return lv + (hv - lv) * (ph / rup)
+        return hv
+    dph = ph - th
+    if dph < rdn:
+        return vfall + (lv - vfall) * (dph / rdn)
+    return lv
+
+
 class CpSynth:
     """Deterministic CP waveform generator; see the module docstring."""
 
@@ -111,22 +140,12 @@ class CpSynth:
         self.noise_kind = noise_kind
 
     def _next(self):
-        x = self.rng
-        x ^= x >> 12
-        x ^= (x << 25) & MASK64
-        x ^= x >> 27
-        self.rng = x
-        return (x * XS_MUL) & MASK64
-
-    def _noise(self):
-        r = self._next()
-        if self.noise_kind == _N_GAUSS:
-            g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
-            return (g - 131070.0) * GAUSS_SCALE * self.noise_V
-        return ((r >> 11) * UNIFORM_SCALE - 1.0) * self.noise_V
+        """Advance the generator; returns 64 random bits."""
+        self.rng = _xs_step(self.rng)
+        return (self.rng * XS_MUL) & MASK64
 
     def _setup(self):
-        """Per-fill constants: (threshold, up-ramp, down-ramp, falling-edge start level)."""
+        """Per-fill constants: threshold, up / down ramp times and falling-edge start level."""
         per = self.period_us
         hv = self.high_V
         lv = self.low_V
@@ -147,28 +166,20 @@ class CpSynth:
         if self._rup > 0.0 and self._th < self._rup:
             self._vfall = lv + (hv - lv) * (self._th / self._rup)
 
-    def _value(self, ph):
-        """The CP voltage at phase ``ph`` (us into the period), noise included."""
-        if ph < self._th:
-            if ph < self._rup:
-                v = self.low_V + (self.high_V - self.low_V) * (ph / self._rup)
-            else:
-                v = self.high_V
-        else:
-            dph = ph - self._th
-            if dph < self._rdn:
-                v = self._vfall + (self.low_V - self._vfall) * (dph / self._rdn)
-            else:
-                v = self.low_V
-        if self.noise_kind != _N_NONE:
-            v += self._noise()
-        return v
-
     def fill_u16(self, out):
         """Fill ``out`` (uint16 ADC counts) with the next ``len(out)`` samples; returns how many
         were clipped to the ADC range."""
         self._setup()
         n = len(out)
+        th = self._th
+        rup = self._rup
+        rdn = self._rdn
+        vfall = self._vfall
+        hv = self.high_V
+        lv = self.low_V
+        kind = self.noise_kind
+        nv = self.noise_V
+        x = self.rng
         ph = self.phase_us
         dt = self.sample_period_us
         per = self.period_us
@@ -178,19 +189,24 @@ class CpSynth:
         top = maxc + 1.0
         clipped = 0
         for i in range(n):
-            x = (self._value(ph) - off) * inv + 0.5
-            if x < 0.0:
+            v = _wave(ph, th, rup, rdn, hv, lv, vfall)
+            if kind != _N_NONE:
+                x = _xs_step(x)
+                v += _noise((x * XS_MUL) & MASK64, kind, nv)
+            xc = (v - off) * inv + 0.5
+            if xc < 0.0:
                 out[i] = 0
                 clipped += 1
-            elif x >= top:
+            elif xc >= top:
                 out[i] = maxc
                 clipped += 1
             else:
-                c = int(x)
+                c = int(xc)
                 out[i] = c
             ph += dt
             while ph >= per:
                 ph -= per
+        self.rng = x
         self.phase_us = ph
         self.t_us += n * dt
         self.samples += n
@@ -201,14 +217,28 @@ class CpSynth:
         """Fill ``out`` (float32 volts) with the next ``len(out)`` samples; returns ``len(out)``."""
         self._setup()
         n = len(out)
+        th = self._th
+        rup = self._rup
+        rdn = self._rdn
+        vfall = self._vfall
+        hv = self.high_V
+        lv = self.low_V
+        kind = self.noise_kind
+        nv = self.noise_V
+        x = self.rng
         ph = self.phase_us
         dt = self.sample_period_us
         per = self.period_us
         for i in range(n):
-            out[i] = self._value(ph)
+            v = _wave(ph, th, rup, rdn, hv, lv, vfall)
+            if kind != _N_NONE:
+                x = _xs_step(x)
+                v += _noise((x * XS_MUL) & MASK64, kind, nv)
+            out[i] = v
             ph += dt
             while ph >= per:
                 ph -= per
+        self.rng = x
         self.phase_us = ph
         self.t_us += n * dt
         self.samples += n

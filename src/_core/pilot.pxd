@@ -4,6 +4,7 @@ cimport cython
 cdef int _S_UNKNOWN, _S_A, _S_B, _S_C, _S_D, _S_E, _S_F, _S_INVALID
 
 
+@cython.final
 cdef class PilotConfig:
     cdef public double volts_per_count, offset_V
     cdef public int adc_bits
@@ -18,6 +19,7 @@ cdef class PilotConfig:
     cdef public bint reject_unstable
 
 
+@cython.final
 cdef class PilotBlock:
     cdef public int state
     cdef public Py_ssize_t n_samples, n_valid, n_rejected
@@ -54,6 +56,7 @@ cpdef int block_f32(PilotBlock out, const float[::1] samples, PilotConfig cfg)
 cpdef bint removes_power(int state) noexcept
 
 
+@cython.final
 cdef class PilotClassifier:
     cdef public PilotConfig cfg
     cdef public PilotBlock block, decided

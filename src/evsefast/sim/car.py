@@ -33,7 +33,7 @@ Behaviours users report (spec peers_and_standards.md §4), as ``SimCar`` options
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from ..errors import InvalidInput
 

@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .. import _impl
 from ..clock import ManualClock
-from ..errors import InvalidInput, SafetyViolation
+from ..errors import InvalidInput
 from .board import SimBoard
 from .car import SimCar
 from .hardware import SimHardware
