@@ -73,6 +73,8 @@ def test_subscribe_json_and_msgpack(h):
     assert "energy_Wh_export" not in first["session_started"]
     assert msgspec.msgpack.decode(got_mp[1])["event"] == "AuthRequired"
     assert got_json[0] == codec.encode_json(got_obj[0])
+    assert h.mgr.get("session_event", encoding="json") == got_json[-1]
+    assert msgspec.json.decode(h.mgr.get("limits", encoding="json"))["max_current"] == 16.0
     unsub()
     h.cp("A")
     assert len(got_obj) == 2 and len(got_json) == 3

@@ -376,11 +376,20 @@ class ManagerHarness:
             if limit_A is not None:
                 self.mgr.enforce_limits(enforced_limits(limit_A))
 
+    def check(self) -> None:
+        """Raise ``SafetyViolation`` if a ``CheckingBoard`` recorded one (the manager itself turns an
+        exception from a board command into its safe state, so violations are also kept in a list)."""
+        violations = getattr(self.board, "violations", None)
+        if violations:
+            from .errors import SafetyViolation
+            raise SafetyViolation("; ".join(violations))
+
     # inputs
     def cp(self, state: str) -> None:
         """The board reports a CP state (or PowerOn/PowerOff); processed at once."""
         self.board.emit(state)
         self.mgr.tick()
+        self.check()
 
     def sample(self, energy_Wh: Optional[float] = None, **kw) -> None:
         """A power-meter sample (default: the harness's running energy), processed at once."""
@@ -388,6 +397,7 @@ class ManagerHarness:
             self.energy_Wh = energy_Wh
         self.meter.publish(self.energy_Wh, **kw)
         self.mgr.tick()
+        self.check()
 
     def plug_in(self) -> None:
         """The EV plugs in (A -> B)."""
@@ -397,10 +407,12 @@ class ManagerHarness:
                   reservation_id: Optional[int] = None) -> None:
         """``authorize_response`` with a simple RFID token."""
         self.mgr.authorize_response(token(token_value), validation(status, reservation_id))
+        self.check()
 
     def limit(self, amps: Optional[float] = 16.0, **kw) -> None:
         """``enforce_limits`` addressed to this manager."""
         self.mgr.enforce_limits(enforced_limits(amps, **kw))
+        self.check()
 
     def start_charging(self) -> None:
         """Plug in, authorize, EV to C: the manager is then in Charging."""
@@ -422,6 +434,7 @@ class ManagerHarness:
                 break  # nothing consumed the deadline: avoid spinning
         self.clock.set_ms(target)
         self.mgr.tick()
+        self.check()
 
     # outputs
     def event_names(self) -> List[str]:

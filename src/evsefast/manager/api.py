@@ -146,10 +146,14 @@ class EvseManager(Inbox):
         "msgpack"); returns a function that unsubscribes."""
         return self._vars.subscribe(name, callback, encoding)
 
-    def get(self, name: str) -> Any:
-        """The latest value of var ``name`` (None if never published)."""
+    def get(self, name: str, encoding: Optional[str] = None) -> Any:
+        """The latest value of var ``name`` (None if never published); ``encoding`` "json" or
+        "msgpack" returns it encoded by the shared encoder of :mod:`evsefast.codec`."""
         VarHub.check_name(name)
-        return self._vars.latest.get(name)
+        value = self._vars.latest.get(name)
+        if encoding is None or value is None:
+            return value
+        return VarHub.encoder(encoding)(value)
 
     @property
     def state(self) -> str:

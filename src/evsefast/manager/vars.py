@@ -59,6 +59,14 @@ class VarHub:
         if name not in VARS:
             raise KeyError(f"unknown var {name!r}; vars: {', '.join(VARS)}")
 
+    @staticmethod
+    def encoder(encoding: str) -> Callable[[Any], bytes]:
+        """The shared encoder for ``"json"`` or ``"msgpack"``."""
+        enc = _ENCODERS.get(encoding)
+        if enc is None:
+            raise ValueError(f"encoding must be 'json' or 'msgpack', got {encoding!r}")
+        return enc
+
     def subscribe(self, name: str, callback: Callable[[Any], None], encoding: Optional[str] = None) -> Callable[[], None]:
         """Call ``callback(value)`` for every publication of ``name``; returns an unsubscribe function.
 
