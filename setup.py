@@ -8,6 +8,7 @@ Without CIBUILDWHEEL the extensions are optional: a machine without a C compiler
 still installs a working package that runs the same kernels as plain Python.
 """
 import os
+import shutil
 
 from setuptools import Extension, setup
 
@@ -25,14 +26,26 @@ def _extensions():
     mandatory = bool(os.environ.get("CIBUILDWHEEL"))
     # -g0 keeps the .so small on flash-constrained controllers
     cflags = ["-O0", "-g"] if debug else ["-O2", "-g0"]
+    # Cython finds a module's augmenting .pxd by its qualified name
+    # (evsefast/_core/<name>.pxd under the root package dir), but the sources live
+    # in src/_core. Mirror them into a package-shaped tree and compile from there.
+    mirror = os.path.join("build", "cython_src")
+    core = os.path.join(mirror, "evsefast", "_core")
+    os.makedirs(core, exist_ok=True)
+    for pkg_init in (os.path.join(mirror, "evsefast", "__init__.py"), os.path.join(core, "__init__.py")):
+        open(pkg_init, "a").close()
+    names = [n for n in KERNELS if os.path.exists(f"src/_core/{n}.py")]
+    for name in names:
+        for ext in (".py", ".pxd"):
+            src = f"src/_core/{name}{ext}"
+            dst = os.path.join(core, name + ext)
+            if os.path.exists(src) and (
+                not os.path.exists(dst) or open(src, "rb").read() != open(dst, "rb").read()
+            ):
+                shutil.copyfile(src, dst)  # copy only on change: keeps cythonize incremental
     exts = [
-        Extension(
-            f"evsefast._core.{name}",
-            [f"src/_core/{name}.py"],
-            extra_compile_args=cflags,
-        )
-        for name in KERNELS
-        if os.path.exists(f"src/_core/{name}.py")
+        Extension(f"evsefast._core.{name}", [os.path.join(core, f"{name}.py")], extra_compile_args=cflags)
+        for name in names
     ]
     built = cythonize(
         exts,
