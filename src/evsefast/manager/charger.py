@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import math
-import uuid as _uuid
 import base64
+import uuid as _uuid
 
 from ..types.board import PowerOnOff, PowerOnOffReason
 from . import iec as _iec
 from .errors import EMERGENCY_SHUTDOWN, ERROR_SHUTDOWN, MREC4, MREC9, NONE as SHUTDOWN_NONE, PM_START_FAILED
 from .states import (
-    CHARGING, DISABLED, FINISHED, IDLE, PAUSED_EV, PAUSED_EVSE, PREPARE, STATES, StatesMixin, WAIT_AUTH,
+    CHARGING, DISABLED, IDLE, PAUSED_EV, PAUSED_EVSE, PREPARE, STATES, SWITCH_PHASES, StatesMixin, WAIT_AUTH,
 )
 
 log = logging.getLogger("evsefast.manager")
@@ -312,7 +312,6 @@ class Charger(StatesMixin):
 
     def switch_phases(self, three_phases: bool, now: int) -> bool:
         """Core ``switch_three_phases_while_charging`` (EM/Charger.cpp:1443-1464), AC basic."""
-        from .states import SWITCH_PHASES
         self.switch_target_3ph = three_phases
         if self.state == CHARGING:
             self.state = SWITCH_PHASES
@@ -326,11 +325,3 @@ class Charger(StatesMixin):
             self.state = DISABLED
         elif self.state == DISABLED:
             self.state = IDLE
-
-    def is_paused_evse_state(self) -> bool:
-        """True in ChargingPausedEVSE (diagnostics)."""
-        return self.state == PAUSED_EVSE
-
-    def in_finished(self) -> bool:
-        """True in Finished (diagnostics)."""
-        return self.state == FINISHED
