@@ -156,12 +156,21 @@ class SimBoard(BoardSupport, PowerMeter):
     # -- the simulation loop ---------------------------------------------------------------------
     def advance(self, dt_ms: float) -> List[tuple]:
         """Run the hardware ``dt_ms`` and deliver its events at their times; returns them as
-        ``(t_ms, event)`` pairs.  The clock ends at the hardware's new time."""
-        events = self.hardware.advance_timed(dt_ms)
-        for t_ms, ev in events:
-            if t_ms > self.clock.monotonic_ms():
-                self.clock.set_ms(t_ms)
-            self.dispatch(t_ms, ev)
+        ``(t_ms, event)`` pairs.  The hardware stops at each event, so commands the listener sends
+        in reaction act from the event's time on.  The clock ends at the hardware's new time."""
+        hw = self.hardware
+        end = hw.t_ms + dt_ms
+        events: List[tuple] = []
+        while True:
+            # stop at each event so that the manager's reaction reaches the hardware in time
+            chunk = hw.advance_timed(max(0.0, end - hw.t_ms), stop_on_event=True)
+            for t_ms, ev in chunk:
+                if t_ms > self.clock.monotonic_ms():
+                    self.clock.set_ms(t_ms)
+                self.dispatch(t_ms, ev)
+            events.extend(chunk)
+            if hw.t_ms >= end:
+                break
         if self.hardware.lost:
             self._watch_link()
         elif self._lost_since is not None:

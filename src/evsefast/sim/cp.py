@@ -144,22 +144,36 @@ class CpFrontEnd:
         self._fine_until = self._n_time + self._settle_n
 
     # -- processing -----------------------------------------------------------------------------
-    def run(self, span_ms: float) -> List[Change]:
-        """Process the next ``span_ms`` of signal; return the decided changes (offsets in ms)."""
+    @property
+    def t_ms(self) -> float:
+        """The time up to which the signal has been run (ms)."""
+        return self._n_time / self._spm
+
+    def run(self, span_ms: float, stop_at_change: bool = False) -> List[Change]:
+        """Process the next ``span_ms`` of signal; return the decided changes (offsets in ms).
+
+        With ``stop_at_change`` the run ends at the end of the block that decided a change (or at
+        once if a change is pending); ``t_ms`` then tells how far it got.
+        """
         t0_ms = self._n_time / self._spm
         changes = self._pending  # absolute times until converted below
         self._pending = []
+        if stop_at_change and changes:
+            return [(t - t0_ms, s, d) for (t, s, d) in changes]
         if span_ms > 0:
             self._n_time = int(round((t0_ms + span_ms) * self._spm))
         while True:
             fine = self._n_done < self._fine_until
             size = self._block_n if fine else self._settled_n
             n_blocks = (self._n_time - self._n_done) // size
-            if fine:
-                n_blocks = min(n_blocks, -(-(self._fine_until - self._n_done) // size))
+            if fine:  # one block per call: the diode check below sees every fine block
+                n_blocks = min(n_blocks, 1)
             if n_blocks <= 0:
                 break
             self._blocks(n_blocks, size, changes)
+            if stop_at_change and changes:
+                self._n_time = self._n_done
+                break
         if changes:
             return [(t - t0_ms, s, d) for (t, s, d) in changes]
         return changes

@@ -293,12 +293,17 @@ class SimHardware:
         """Run the physics for ``dt_ms`` milliseconds; return the events in order."""
         return [ev for _, ev in self.advance_timed(dt_ms)]
 
-    def advance_timed(self, dt_ms: float) -> List[TimedEvent]:
-        """Like ``advance`` but each event comes with its time: ``(t_ms, event)``."""
+    def advance_timed(self, dt_ms: float, stop_on_event: bool = False) -> List[TimedEvent]:
+        """Like ``advance`` but each event comes with its time: ``(t_ms, event)``.
+
+        With ``stop_on_event`` the physics stop right after the first stretch that produced an
+        event (``t_ms`` tells where), so a caller can react at the time the event happened.
+        """
         if not dt_ms >= 0:
             raise InvalidInput(f"dt_ms must be >= 0, got {dt_ms!r}", "dt_ms")
         end = self.t_ms + dt_ms
         car = self.car
+        cp = self.cp
         while True:
             t = self.t_ms
             nxt = end
@@ -310,8 +315,12 @@ class SimHardware:
                 nxt = self._next_telemetry
             if self._relay_switch_at is not None and self._relay_switch_at < nxt:
                 nxt = self._relay_switch_at
-            if nxt > t:
-                for offset, state, diode in self.cp.run(nxt - t):
+            if nxt > t or cp._pending:
+                cp_t0 = cp.t_ms
+                changes = cp.run(nxt - t, stop_on_event)
+                if stop_on_event and changes:
+                    nxt = t + (cp.t_ms - cp_t0)
+                for offset, state, diode in changes:
                     self._on_cp(t + offset, state, diode)
                 # a relay switch scheduled by a CP change inside the stretch
                 while self._relay_switch_at is not None and self._relay_switch_at <= nxt:
@@ -331,7 +340,7 @@ class SimHardware:
             if self._next_telemetry <= nxt:
                 self._next_telemetry = nxt + self.telemetry_interval_ms
                 self._emit(("telemetry", self.telemetry()))
-            if nxt >= end:
+            if nxt >= end or (stop_on_event and self._events):
                 break
         events = self._events
         self._events = []
