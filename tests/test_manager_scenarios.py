@@ -298,13 +298,25 @@ def test_i_withdraw_authorization(h):
     assert h.since(m) == ["ChargingStarted"]
 
 
-def test_j_replug_events_are_ignored(h):
+def test_j_replug(h):
+    """P13: a board emitting the legacy replug events; the session and transaction continue."""
     h.start_charging()
     m = h.mark()
     h.cp("EvseReplugStarted")
+    assert h.mgr.state == "Replug"
+    assert h.board.commands[0] == POWER_OFF
     h.cp("EvseReplugFinished")
-    assert h.since(m) == []
-    assert h.mgr.state == "Charging"
+    assert h.since(m) == ["ReplugStarted", "ReplugFinished", "ChargingResumed"]
+    assert h.mgr.state == "Charging"  # authorized transaction, EV in C: straight on
+    assert len({e.uuid for e in h.mgr.session_events[1:]}) == 1  # no new session
+    assert [r[0] for r in h.meter.requests] == ["start_transaction"]
+
+
+def test_j_replug_outside_a_session_is_ignored(h):
+    m = h.mark()
+    h.cp("EvseReplugStarted")
+    h.cp("EvseReplugFinished")
+    assert h.since(m) == [] and h.mgr.state == "Idle"
 
 
 def test_full_profile_with_power_feedback(kernels):

@@ -12,7 +12,8 @@ from evsefast.manager.states import STATES
 from evsefast.testing import CheckingBoard, ManagerHarness, enforced_limits, token, validation
 from evsefast.types import Ampacity, BoardError, Current, ProximityPilot, Severity
 
-CP = st.sampled_from(["A", "B", "C", "D", "E", "F", "Disconnected", "PowerOn", "PowerOff", "B", "C", "C"])
+CP = st.sampled_from(["A", "B", "C", "D", "E", "F", "Disconnected", "PowerOn", "PowerOff", "B", "C", "C",
+                     "EvseReplugStarted", "EvseReplugFinished"])
 SOURCES = st.sampled_from(["Unspecified", "LocalAPI", "CSMS", "MobileApp"])
 ERRORS = st.sampled_from(["evse_board_support/MREC4OverCurrentFailure", "evse_board_support/DiodeFault",
                           "evse_board_support/PermanentFault", "evse_board_support/MREC3HighTemperature",

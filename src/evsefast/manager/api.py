@@ -224,7 +224,10 @@ class EvseManager(Inbox):
         if kind == _in.BSP:
             raw = payload.event.value
             if raw == "EvseReplugStarted" or raw == "EvseReplugFinished":
-                return  # P13: the legacy replug is optional and not implemented
+                if self._boot.ready:  # P13: the legacy replug (PRE)
+                    core.replug(raw == "EvseReplugFinished")
+                    core.step(now)
+                return
             self._iec.feed(raw, now)
             if self._boot.ready:
                 core.step(now)

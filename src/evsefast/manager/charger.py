@@ -18,7 +18,7 @@ from ..types.board import PowerOnOff, PowerOnOffReason
 from . import iec as _iec
 from .errors import EMERGENCY_SHUTDOWN, ERROR_SHUTDOWN, MREC4, MREC9, NONE as SHUTDOWN_NONE, PM_START_FAILED
 from .states import (
-    CHARGING, DISABLED, IDLE, PAUSED_EV, PAUSED_EVSE, PREPARE, STATES, SWITCH_PHASES, StatesMixin, WAIT_AUTH,
+    CHARGING, DISABLED, IDLE, PAUSED_EV, PAUSED_EVSE, PREPARE, REPLUG, STATES, SWITCH_PHASES, StatesMixin, WAIT_AUTH,
 )
 
 log = logging.getLogger("evsefast.manager")
@@ -93,6 +93,7 @@ class Charger(StatesMixin):
         self.t_step_return_duty = 1.0
         self.t_step_return_amps = 0.0
         self.switch_target_3ph = True
+        self.replug_finished = False
 
     # -- run loop ----------------------------------------------------------------------------------
     def run(self, now: int) -> None:
@@ -318,6 +319,16 @@ class Charger(StatesMixin):
         elif self.state != SWITCH_PHASES:
             self.iec.board.ac_switch_three_phases_while_charging(three_phases)
         return True
+
+    def replug(self, finished: bool) -> None:
+        """The board's legacy ``EvseReplugStarted`` / ``EvseReplugFinished`` (PRE, P13); only in a session."""
+        if not self.session_active or self.state == DISABLED:
+            return
+        if not finished:
+            self.state = REPLUG
+        elif self.state == REPLUG:
+            self.replug_finished = True
+            self.state = WAIT_AUTH
 
     def set_disabled(self, disabled: bool) -> None:
         """Apply an enable/disable result to the state (the facade evaluates the table)."""

@@ -19,9 +19,10 @@ FINISHED = "Finished"
 T_STEP_EF = "T_step_EF"
 T_STEP_X1 = "T_step_X1"
 SWITCH_PHASES = "SwitchPhases"
+REPLUG = "Replug"  # PRE only (P13): entered on the board's legacy EvseReplugStarted
 
 STATES = (DISABLED, IDLE, WAIT_AUTH, PREPARE, CHARGING, PAUSED_EV, PAUSED_EVSE, STOPPING, FINISHED,
-          T_STEP_EF, T_STEP_X1, SWITCH_PHASES)
+          T_STEP_EF, T_STEP_X1, SWITCH_PHASES, REPLUG)
 
 # timers (EM/Charger.hpp)
 LEGACY_WAKEUP_MS = 30_000  # EV stays in B with PWM on -> one F/X1 wake-up (IEC 61851-1 A.5.3)
@@ -64,6 +65,11 @@ class StatesMixin:
     # -- WaitingForAuthentication --------------------------------------------------------------
     def _enter_WaitingForAuthentication(self, now):
         self.iec.allow_power_on(False, None, now)
+        if self.replug_finished:
+            # PRE: after a replug the session continues; ReplugFinished instead of AuthRequired
+            self.replug_finished = False
+            self.ev.simple("ReplugFinished", self.session_uuid)
+            return
         if not self.session_active:
             self._start_session()
         self.ev.simple("AuthRequired", self.session_uuid)
@@ -244,6 +250,15 @@ class StatesMixin:
         if now - self.entered_ms >= self.cfg.switch_3ph1ph_delay_s * 1000:
             self.iec.board.ac_switch_three_phases_while_charging(self.switch_target_3ph)
             self.state = PREPARE
+
+    # -- Replug (PRE, P13) ----------------------------------------------------------------------------
+    def _enter_Replug(self, now):
+        self.iec.allow_power_on(False, None, now)  # the board replugs: never under load
+        self.ev.simple("ReplugStarted", self.session_uuid)
+
+    def _tick_Replug(self, now):
+        if not self.ev_plugged_in:
+            self.state = FINISHED
 
     # -- shared --------------------------------------------------------------------------------------
     def _t_step_ef(self, return_state):
