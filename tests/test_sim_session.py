@@ -48,7 +48,8 @@ def test_default_session_full_30_minutes():
     assert r.time_in_cp_state_s["C"] > 1600
     assert 55 < r.time_in_charger_state_s["ChargingPausedEV"] < 65
     # full pilot fidelity: every PWM period of the run went through the pilot kernel
-    assert r.pwm_periods == pytest.approx(r.sim_time_s * 1000, abs=1)
+    # (up to one 100 ms block may still be pending at the end)
+    assert r.sim_time_s * 1000 - 100 <= r.pwm_periods <= r.sim_time_s * 1000
     assert r.samples == r.pwm_periods * 100
 
 
