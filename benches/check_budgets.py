@@ -171,6 +171,8 @@ def main(argv=None) -> int:
     failed = [r for r in rows if r[6] == FAIL]
     warned = [r for r in rows if r[6] == WARN]
     print(f"\n{len(rows)} entries: {len(failed)} failed, {len(warned)} above budget (warn)")
+    for r in warned:
+        print(f"WARN {r[0]} [{r[1]}] {r[2]}: measured {r[3]}, budget {r[4]} (above budget, below the fail factor)")
     for r in failed:
         print(f"FAIL {r[0]} [{r[1]}] {r[2]}: measured {r[3]}, budget {r[4]}" + (f" ({r[7]})" if r[7] else ""))
     return 1 if failed else 0
