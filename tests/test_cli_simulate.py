@@ -142,6 +142,14 @@ def test_car_profile_and_faults_from_the_command_line():
     assert code == EXIT_OK and "Error{RCD}" in out and "1 phase," in out
 
 
+def test_socket_connector_publishes_pp_and_charges():
+    code, out, err = run(["--socket", "--duration", "60", "--json", "--quiet"])
+    assert code == EXIT_OK, err
+    caps = [json.loads(x)["data"] for x in out.splitlines() if x.startswith('{"name":"hw_capabilities"')]
+    assert caps[0]["connector_type"] == "IEC62196Type2Socket"
+    assert "ChargingStarted" in err
+
+
 def test_status_line_on_a_terminal_rewrites_one_line():
     class Tty(io.StringIO):
         def isatty(self):

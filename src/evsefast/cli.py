@@ -106,6 +106,8 @@ def build_simulate_parser(prog: str = "evsefast simulate") -> argparse.ArgumentP
     p.add_argument("--fault", metavar="KIND[@SECONDS]", type=_fault, action="append", default=[],
                    help="inject a hardware fault (rcd, over_current, contactor_fault, diode_fault, stuck_relay, "
                         "lost, or an error type such as evse_board_support/MREC6UnderVoltage)")
+    p.add_argument("--socket", action="store_true",
+                   help="a socket connector with a proximity pilot (the car's cable: 32 A); default: fixed cable")
     p.add_argument("--quiet", action="store_true", help="no status line, only the summary")
     return p
 
@@ -164,7 +166,8 @@ def simulate(argv: Optional[List[str]] = None, *, stdout: Optional[IO[str]] = No
     from .sim.summary import StatusLine, format_summary
 
     opts = SimOptions(car=args.car, limit_A=args.limit, phases=args.phases, duration_s=args.duration,
-                      speed=args.speed, seed=args.seed, faults=tuple(args.fault), record_vars=False)
+                      speed=args.speed, seed=args.seed, faults=tuple(args.fault), record_vars=False,
+                      hardware_options={"connector": "socket"} if args.socket else {})
     # with --json the JSON lines own stdout; the status line and summary go to stderr
     status_stream = err if args.json else out
     status = None if args.quiet else StatusLine(status_stream, duration_s=args.duration)
