@@ -368,3 +368,16 @@ def test_other_profiles_work_end_to_end(profile):
             assert board.supports_connector_lock == (profile != "adkit")
             time.sleep(0.05)
             assert bool(mcu.commands("connector_lock")) == (profile != "adkit")
+
+
+def test_enable_re_reports_the_cp_state(mcu, board_and_listener):
+    # the MCU reports a CP state only on change, the manager drops CP events while disabled:
+    # a car plugged in before the charger is enabled must still be seen
+    board, listener = board_and_listener
+    mcu.send("cp_state", 1)
+    assert wait_until(lambda: events(listener) == ["B"])
+    board.enable(False)
+    assert events(listener) == ["B"]
+    board.enable(True)
+    assert events(listener) == ["B", "B"]
+    assert mcu.commands("enable") == []

@@ -22,7 +22,9 @@ from typing import Optional
 from ...clock import Clock
 from ...errors import InvalidInput, TransportClosed, TransportInitError
 from ..port import BoardSupport
-from ...types.board import BoardConnectorType, BoardError, HardwareCapabilities, PowerOnOff
+from ...types.board import (
+    BoardConnectorType, BoardError, BspEvent, BspEventKind, HardwareCapabilities, PowerOnOff,
+)
 from .codec import Codec, MessageStream
 from .events import COMMUNICATION_FAULT
 from .framing import FrameStats
@@ -97,7 +99,7 @@ class YetiBoard(McuReports, BoardSupport):
         self._power_suspended = False
         self._lock_cmd: Optional[bool] = None
         self._three_phases: Optional[bool] = None
-        self.enabled = True
+        self.enabled = False
         self.overcurrent_limit_A: Optional[float] = None
         # what the board reported
         self.cp_state: Optional[str] = None
@@ -185,8 +187,13 @@ class YetiBoard(McuReports, BoardSupport):
 
     # ------------------------------------------------------------------ evse_board_support commands
     def enable(self, value: bool) -> None:
-        """Recorded only: the Yeti protocol has no enable message (its driver always enables)."""
+        """The Yeti protocol has no enable message (its MCU is always enabled). Enabling re-reports
+        the present CP state: the manager drops CP events while disabled, and the MCU reports a
+        state only when it changes, so a car plugged in before the charger was ready is seen."""
         self.enabled = bool(value)
+        cp = self.cp_state
+        if self.enabled and cp is not None:
+            self._call("on_bsp_event", BspEvent(event=BspEventKind(cp)))
 
     def pwm_on(self, value: float) -> None:
         """PWM at ``value`` % duty: ``pwm_duty_cycle`` = round(value × 100) in 0.01 %."""
