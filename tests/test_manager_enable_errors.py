@@ -279,3 +279,16 @@ def test_withdraw_cancels_reservation_of_authorized(h):
     m = h.mark()
     h.mgr.withdraw_authorization()
     assert h.since(m) == ["ReservationEnd", "SessionFinished"]
+
+
+def test_g_disable_before_ready(kernels):
+    h = ManagerHarness(kernels=kernels, config={"external_ready_to_start_charging": True}, limit_A=None)
+    assert h.mgr.enable_disable(0, src("CSMS", "Disable", 5)) is False
+    assert h.event_names() == [] and ("enable", False) not in h.board.commands
+    h.mgr.external_ready_to_start_charging()
+    assert h.event_names() == ["Disabled"]
+    assert h.mgr.state == "Disabled"
+    assert ("enable", False) in h.board.commands and ("cp_state_F",) in h.board.commands
+    assert h.mgr.enable_disable(0, src("CSMS", "Enable", 5)) is True
+    assert h.event_names() == ["Disabled", "Enabled"]
+    assert h.mgr.state == "Idle"

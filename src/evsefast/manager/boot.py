@@ -104,9 +104,13 @@ class Boot:
         mgr = self.mgr
         self.ready = True
         mgr._enable.set("Unspecified", "Enable", 10000)
-        mgr._bsp_enable(True)
+        enabled = mgr._enable.enabled()  # an enable_disable before ready may have disabled it
+        if not enabled:
+            mgr._core.set_disabled(True)
+            mgr._core.disabled_published = True
+        mgr._bsp_enable(enabled)
         self.publish_modes()
         mgr._vars.publish("evse_id", mgr.config.evse_id)
-        mgr._events.simple("Enabled", "")
+        mgr._events.simple("Enabled" if enabled else "Disabled", "")
         mgr._vars.publish("ready", True)
         mgr._core.step(now)

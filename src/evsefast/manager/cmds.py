@@ -49,6 +49,8 @@ def enable_disable(self, connector_id: int, cmd_source: EnableDisableSource) -> 
         result = self._enable.enabled()
         if cid != 0:
             core.connector_enabled = result
+        if not self._boot.ready:
+            return result  # the table decides the initial Enabled/Disabled once ready
         if core.state == DISABLED and core.connector_enabled and result:  # P8
             core.set_disabled(False)
         if (not result) != core.disabled_published:  # P3: once per transition
