@@ -2,10 +2,10 @@
 cimport cython
 
 cdef int _N_NONE, _N_GAUSS
-cdef unsigned long long MASK64, XS_MUL
+cdef unsigned long long MASK64, SM_GAMMA, SM_M1, SM_M2
 cdef double GAUSS_SCALE, UNIFORM_SCALE
 
-cdef unsigned long long _xs_step(unsigned long long x) noexcept
+cdef unsigned long long _mix(unsigned long long z) noexcept
 @cython.locals(g=cython.longlong, u=cython.longlong)
 cdef double _noise(unsigned long long r, int kind, double noise_V) noexcept
 @cython.locals(dph=double)
@@ -31,11 +31,13 @@ cdef class CpSynth:
     @cython.locals(n=Py_ssize_t, i=Py_ssize_t, th=double, rup=double, rdn=double, vfall=double,
                    hv=double, lv=double, kind=int, nv=double, x=cython.ulonglong, ph=double,
                    dt=double, per=double, inv=double, off=double, maxc=long, top=double,
-                   clipped=Py_ssize_t, v=double, xc=double, c=long)
+                   clipped=Py_ssize_t, v=double, xc=double, c=long,
+                   r=cython.ulonglong, g=cython.longlong, u=cython.longlong)
     cpdef Py_ssize_t fill_u16(self, unsigned short[::1] out)
     @cython.locals(n=Py_ssize_t, i=Py_ssize_t, th=double, rup=double, rdn=double, vfall=double,
                    hv=double, lv=double, kind=int, nv=double, x=cython.ulonglong, ph=double,
-                   dt=double, per=double, v=double)
+                   dt=double, per=double, v=double, r=cython.ulonglong, g=cython.longlong,
+                   u=cython.longlong)
     cpdef Py_ssize_t fill_f32(self, float[::1] out)
     @cython.locals(k=Py_ssize_t)
     cpdef Py_ssize_t drive(self, classifier, buf, Py_ssize_t n_blocks, double t_ms, double block_ms)

@@ -8,8 +8,9 @@ buffers with what an ADC sampling the CP line without synchronisation would see.
   from block to block, and the start time picks an arbitrary phase.
 * ``rise_us`` > 0 gives linear edges (both directions; a pulse shorter than the edge never
   reaches the top, and the falling edge starts from the level reached).
-* Noise (volts, added to every sample) from a seeded xorshift64* generator kept in the object, so
-  a seed reproduces a stream exactly in both builds: ``noise_kind`` 1 = uniform in
+* Noise (volts, added to every sample) from a seeded SplitMix64 generator kept in the object (a
+  Weyl counter and an output mix: no serial dependency between samples), so a seed reproduces a
+  stream exactly in both builds: ``noise_kind`` 1 = uniform in
   [-noise_V, +noise_V), 2 = gaussian-ish (Irwin-Hall sum of four 16-bit uniforms, sigma = noise_V,
   bounded at +-3.46 sigma), 0 = none.
 * uint16 output: ``count = floor((V - offset_V) / volts_per_count + 0.5)`` clipped to
@@ -28,7 +29,9 @@ NOISE_GAUSS = 2
 _N_NONE = 0
 _N_GAUSS = 2
 MASK64 = 0xFFFFFFFFFFFFFFFF
-XS_MUL = 2685821657736338717
+SM_GAMMA = 0x9E3779B97F4A7C15
+SM_M1 = 0xBF58476D1CE4E5B9
+SM_M2 = 0x94D049BB133111EB
 GAUSS_SCALE = 3.0 ** 0.5 / 65536.0  # four summed 16-bit uniforms -> unit variance
 UNIFORM_SCALE = 2.0 ** -52  # 53 random bits -> [0, 2)
 
@@ -46,17 +49,16 @@ def _check_int(name, value, lo, hi):
     _check(name, value, lo, hi)
 
 
-def _xs_step(x):
-    """One xorshift64 step (the generator state; the output is ``state * XS_MUL``)."""
-    x ^= x >> 12
-    x ^= (x << 25) & MASK64
-    x ^= x >> 27
-    return x
+def _mix(z):
+    """SplitMix64's output function of a counter value: 64 random bits."""
+    z = ((z ^ (z >> 30)) * SM_M1) & MASK64
+    z = ((z ^ (z >> 27)) * SM_M2) & MASK64
+    return z ^ (z >> 31)
 
 
 def _noise(r, kind, noise_V):
     """Noise in volts from 64 random bits ``r``: gaussian-ish (kind 2) or uniform (kind 1)."""
-    if kind == _N_GAUSS:
+    if kind == 2:  # _N_GAUSS
         g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
         return (g - 131070.0) * GAUSS_SCALE * noise_V
     u = r >> 11  # 53 bits: a signed integer converts to double in one instruction
@@ -111,9 +113,9 @@ class CpSynth:
         self.set_noise(noise_V, noise_kind)
 
     def set_seed(self, seed):
-        """Restart the noise generator (any integer in [0, 2**64); 0 is mapped to a fixed seed)."""
+        """Restart the noise generator (any integer in [0, 2**64))."""
         _check_int("seed", seed, 0, MASK64)
-        self.rng = seed if seed != 0 else 0x9E3779B97F4A7C15
+        self.rng = seed
 
     def set_duty(self, duty_pct):
         """PWM duty in percent: 0 = constant low, 100 = constant high, else 1 kHz PWM."""
@@ -141,8 +143,8 @@ class CpSynth:
 
     def _next(self):
         """Advance the generator; returns 64 random bits."""
-        self.rng = _xs_step(self.rng)
-        return (self.rng * XS_MUL) & MASK64
+        self.rng = (self.rng + SM_GAMMA) & MASK64
+        return _mix(self.rng)
 
     def _setup(self):
         """Per-fill constants: threshold, up / down ramp times and falling-edge start level."""
@@ -190,9 +192,16 @@ class CpSynth:
         clipped = 0
         for i in range(n):
             v = _wave(ph, th, rup, rdn, hv, lv, vfall)
-            if kind != _N_NONE:
-                x = _xs_step(x)
-                v += _noise((x * XS_MUL) & MASK64, kind, nv)
+            if kind != 0:  # _N_NONE (a literal: module-level C globals are not constants)
+                # _noise(), written out so that it inlines
+                x = (x + SM_GAMMA) & MASK64
+                r = _mix(x)
+                if kind == 2:
+                    g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
+                    v += (g - 131070.0) * GAUSS_SCALE * nv
+                else:
+                    u = r >> 11
+                    v += (u * UNIFORM_SCALE - 1.0) * nv
             xc = (v - off) * inv + 0.5
             if xc < 0.0:
                 out[i] = 0
@@ -231,9 +240,16 @@ class CpSynth:
         per = self.period_us
         for i in range(n):
             v = _wave(ph, th, rup, rdn, hv, lv, vfall)
-            if kind != _N_NONE:
-                x = _xs_step(x)
-                v += _noise((x * XS_MUL) & MASK64, kind, nv)
+            if kind != 0:  # _N_NONE (a literal: module-level C globals are not constants)
+                # _noise(), written out so that it inlines
+                x = (x + SM_GAMMA) & MASK64
+                r = _mix(x)
+                if kind == 2:
+                    g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
+                    v += (g - 131070.0) * GAUSS_SCALE * nv
+                else:
+                    u = r >> 11
+                    v += (u * UNIFORM_SCALE - 1.0) * nv
             out[i] = v
             ph += dt
             while ph >= per:
