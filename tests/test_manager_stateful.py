@@ -127,6 +127,12 @@ class ManagerMachine(RuleBasedStateMachine):
             last[ev.uuid] = payload.energy_Wh_import
 
     @invariant()
+    def deadlines_are_in_the_future(self):
+        # a deadline left in the past would make a real-time runner spin
+        d = self.h.mgr.next_deadline_ms()
+        assert d is None or d > self.h.clock.monotonic_ms()
+
+    @invariant()
     def charging_implies_power_allowed_in_c(self):
         if self.h.mgr.state == "Charging":
             core = self.h.mgr._core

@@ -52,7 +52,9 @@ class Runner:
         clock = mgr.clock
         wait_ms = deadline - clock.monotonic_ms()
         if wait_ms <= 0:
-            return 0.0
+            # right after a tick every due timer has fired; a deadline still in the past would be a
+            # bug -- yield briefly instead of spinning
+            return 0.001
         wait_s = wait_ms / 1000.0 / getattr(clock, "factor", 1.0)
         return min(wait_s, self.max_sleep_s)
 

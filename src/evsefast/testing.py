@@ -430,8 +430,9 @@ class ManagerHarness:
             if d > self.clock.monotonic_ms():
                 self.clock.set_ms(d)
             self.mgr.tick()
-            if self.mgr.next_deadline_ms() == d:
-                break  # nothing consumed the deadline: avoid spinning
+            nxt = self.mgr.next_deadline_ms()
+            if nxt is not None and nxt <= self.clock.monotonic_ms():
+                raise AssertionError(f"deadline {nxt} ms was not consumed at {self.clock.monotonic_ms()} ms")
         self.clock.set_ms(target)
         self.mgr.tick()
         self.check()

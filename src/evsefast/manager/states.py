@@ -282,7 +282,9 @@ class StatesMixin:
         e = self.entered_ms
         d = self.INF
         if st == PREPARE:
-            d = e + (PAUSED_EV_AFTER_WAKEUP_MS if self.legacy_wakeup_done else LEGACY_WAKEUP_MS)
+            # only while the wake-up logic is reachable: power available and the EV still in B
+            if not self.iec_allow and self.limits.allowed(self._current()):
+                d = e + (PAUSED_EV_AFTER_WAKEUP_MS if self.legacy_wakeup_done else LEGACY_WAKEUP_MS)
         elif st == CHARGING or st == PAUSED_EV:
             amps = self._current()
             if self._duty(amps) != self.last_duty:
