@@ -121,12 +121,12 @@ class EvseManager(Inbox):
         self.wake = waker
 
     # -- time ----------------------------------------------------------------------------------------
-    def _now(self) -> int:
-        return int(self.clock.monotonic_ms())
+    def _now(self) -> float:
+        return self.clock.monotonic_ms()
 
     def tick(self) -> None:
         """Process queued board/meter input and fire the timers due at ``clock.monotonic_ms()``."""
-        now = int(self.clock.monotonic_ms())
+        now = self.clock.monotonic_ms()
         if not self.queue and now < self._deadline:
             return
         with self._lock:

@@ -1,6 +1,6 @@
 """The charger state machine (spec §2, HEAD ``Charger``, with the profile's P-rules).
 
-Deterministic: every method takes ``now`` (monotonic ms, an int) from the caller; nothing here
+Deterministic: every method takes ``now`` (monotonic ms, a float) from the caller; nothing here
 reads a clock, sleeps or blocks.  Board commands go through the IEC adapter; session events
 through :class:`~evsefast.manager.events.SessionEventPublisher`.
 
