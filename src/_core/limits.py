@@ -1,7 +1,8 @@
 """Effective charging current from every limit source (spec evse_manager.md §3, AC basic charging).
 
 Plain numbers in, plain numbers out; no clock reads (times are handed in as ``*_ms``, float64
-milliseconds of the caller's monotonic clock; ints are fine too).  "Absent" optional numbers are NaN.
+milliseconds of the caller's monotonic clock; ints work too, but in the compiled build an int
+costs a conversion to a new float object on every call: pass the clock's floats as they are).  "Absent" optional numbers are NaN.
 
 How the manager uses it (one tick)::
 
