@@ -53,7 +53,7 @@ class SimOptions:
     seed: int = 0
     kernels: Any = None
     step_ms: float = 100.0
-    sample_rate_Hz: int = 100_000
+    sample_rate_Hz: Optional[int] = None  # None: 100 kS/s compiled, 10 kS/s on the plain-Python fallback
     cp_noise_V: float = 0.1
     faults: Sequence[Tuple] = ()
     hardware_options: Dict[str, Any] = field(default_factory=dict)
@@ -87,6 +87,7 @@ class SessionResult:
     kernels_name: str
     pwm_periods: int
     samples: int
+    sample_rate_Hz: int
     car_log: List[Tuple[float, str, Tuple[str, ...]]]
     safety_checked: bool = True  # False over a serial link (commands not observable)
 
@@ -157,7 +158,7 @@ class SessionRunner:
         car_opts.update(opt.car_options)
         self.car = SimCar(self.profile.script(opt.duration_s, opt.limit_A, opt.phases), name=self.profile.name,
                           **car_opts)
-        hw_opts = dict(sample_rate_Hz=opt.sample_rate_Hz, cp_noise_V=opt.cp_noise_V)
+        hw_opts = dict(sample_rate_Hz=sample_rate(opt, self.kernels), cp_noise_V=opt.cp_noise_V)
         hw_opts.update(self.profile.hardware_options)
         hw_opts.update(opt.hardware_options)
         self.clock = ManualClock(0.0)
@@ -337,8 +338,16 @@ class SessionRunner:
             sim_time_s=t / 1000.0, wall_time_s=wall, violation=violation,
             kernels_name=getattr(self.kernels, "name", "?"),
             pwm_periods=int(hw.cp.samples_processed * 1000 // hw.cp.sample_rate_Hz),
-            samples=hw.cp.samples_processed, car_log=list(self.car.log),
+            samples=hw.cp.samples_processed, sample_rate_Hz=hw.cp.sample_rate_Hz, car_log=list(self.car.log),
         )
+
+
+def sample_rate(opt: SimOptions, kernels) -> int:
+    """The CP sample rate: as given, else 100 kS/s (10 kS/s if the kernels run as plain Python,
+    which is ~100x slower; 10 samples per PWM period still resolve every period)."""
+    if opt.sample_rate_Hz is not None:
+        return int(opt.sample_rate_Hz)
+    return 100_000 if getattr(kernels, "compiled", True) else 10_000
 
 
 def _session_energy(events, hw) -> float:
@@ -370,4 +379,4 @@ def run_session(options: Optional[SimOptions] = None, **callbacks) -> SessionRes
     return SessionRunner(options, **callbacks).run()
 
 
-__all__ = ["SessionResult", "SessionRunner", "SimOptions", "event_label", "run_session"]
+__all__ = ["SessionResult", "SessionRunner", "SimOptions", "event_label", "run_session", "sample_rate"]

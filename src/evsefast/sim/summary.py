@@ -95,7 +95,8 @@ def format_summary(result: SessionResult) -> str:
                  f"{opt.phases} phase{'s' if opt.phases != 1 else ''}, seed {opt.seed}")
     lines.append(f"  simulated {fmt_time(result.sim_time_s)} in {result.wall_time_s:.2f} s wall "
                  f"({result.sim_time_s / max(result.wall_time_s, 1e-9):.0f}x real time, "
-                 f"{result.pwm_periods:,} PWM periods through the {result.kernels_name} pilot kernel)")
+                 f"{result.pwm_periods:,} PWM periods sampled at {result.sample_rate_Hz / 1000:g} kS/s through the "
+                 f"{result.kernels_name} pilot kernel)")
     lines.append(f"  energy: {result.energy_Wh_total:.0f} Wh")
     lines.append(f"  current: max {result.max_current_A:.1f} A, mean {result.mean_current_A:.1f} A while charging")
     lines.append("  session events:")

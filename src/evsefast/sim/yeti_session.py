@@ -28,6 +28,7 @@ from .runner import (
     _session_energy,
     _token,
     event_label,
+    sample_rate,
 )
 
 TICK_S = 0.02
@@ -53,7 +54,9 @@ def run_yeti_session(options: SimOptions, port: Optional[str] = None, *, baudrat
         car_opts = dict(profile.car_options)
         car_opts.update(opt.car_options)
         car = SimCar(profile.script(opt.duration_s, opt.limit_A, opt.phases), name=profile.name, **car_opts)
-        hw_opts = dict(sample_rate_Hz=opt.sample_rate_Hz, cp_noise_V=opt.cp_noise_V)
+        from .. import _impl
+
+        hw_opts = dict(sample_rate_Hz=sample_rate(opt, opt.kernels or _impl.ACTIVE), cp_noise_V=opt.cp_noise_V)
         hw_opts.update(profile.hardware_options)
         hw_opts.update(opt.hardware_options)
         hw = make_hardware(car, opt.seed, kernels=opt.kernels, **hw_opts)
@@ -164,6 +167,7 @@ def run_yeti_session(options: SimOptions, port: Optional[str] = None, *, baudrat
         kernels_name=getattr(hw.cp, "kernels_name", "?") if hw is not None else "remote",
         pwm_periods=int(hw.cp.samples_processed * 1000 // hw.cp.sample_rate_Hz) if hw is not None else 0,
         samples=hw.cp.samples_processed if hw is not None else 0,
+        sample_rate_Hz=hw.cp.sample_rate_Hz if hw is not None else 0,
         car_log=list(car.log) if car is not None else [], safety_checked=False,
     )
 
