@@ -24,20 +24,23 @@ cdef class CpSynth:
     cdef public int noise_kind
     cdef public unsigned long long rng
     cdef double _th, _rup, _rdn, _vfall
+    cdef bint _ramp
 
     cdef inline unsigned long long _next(self) noexcept
     @cython.locals(per=double, hv=double, lv=double, r=double)
     cdef void _setup(self) noexcept
-    @cython.locals(n=Py_ssize_t, i=Py_ssize_t, th=double, rup=double, rdn=double, vfall=double,
-                   hv=double, lv=double, kind=int, nv=double, x=cython.ulonglong, ph=double,
-                   dt=double, per=double, inv=double, off=double, maxc=long, top=double,
-                   clipped=Py_ssize_t, v=double, xc=double, c=long,
-                   r=cython.ulonglong, g=cython.longlong, u=cython.longlong)
+    @cython.locals(th=double, end=double, k=Py_ssize_t)
+    cdef Py_ssize_t _run(self, double ph, double dt, double per) noexcept
+    @cython.locals(n=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, k=Py_ssize_t, th=double, rup=double,
+                   rdn=double, vfall=double, hv=double, lv=double, kind=int, nv=double,
+                   x=cython.ulonglong, ph=double, dt=double, per=double, inv=double, off=double,
+                   maxc=long, top=double, clipped=Py_ssize_t, v=double, v0=double, xc=double,
+                   c=long, ramp=bint, r=cython.ulonglong, g=cython.longlong, u=cython.longlong)
     cpdef Py_ssize_t fill_u16(self, unsigned short[::1] out)
-    @cython.locals(n=Py_ssize_t, i=Py_ssize_t, th=double, rup=double, rdn=double, vfall=double,
-                   hv=double, lv=double, kind=int, nv=double, x=cython.ulonglong, ph=double,
-                   dt=double, per=double, v=double, r=cython.ulonglong, g=cython.longlong,
-                   u=cython.longlong)
+    @cython.locals(n=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, k=Py_ssize_t, th=double, rup=double,
+                   rdn=double, vfall=double, hv=double, lv=double, kind=int, nv=double,
+                   x=cython.ulonglong, ph=double, dt=double, per=double, v=double, v0=double,
+                   ramp=bint, r=cython.ulonglong, g=cython.longlong, u=cython.longlong)
     cpdef Py_ssize_t fill_f32(self, float[::1] out)
     @cython.locals(k=Py_ssize_t)
     cpdef Py_ssize_t drive(self, classifier, buf, Py_ssize_t n_blocks, double t_ms, double block_ms)

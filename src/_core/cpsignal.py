@@ -5,7 +5,9 @@ buffers with what an ADC sampling the CP line without synchronisation would see.
   F, -12 V), 100 % a constant high level (X1).  ``high_V`` is the car's plateau (12/9/6/3/0 V for
   A/B/C/D/E), ``low_V`` the negative half (-12 V; a car with a shorted diode gives about -high_V).
 * Sample ``k`` of the stream is taken at ``t_us + k * sample_period_us``: the phase keeps running
-  from block to block, and the start time picks an arbitrary phase.
+  from block to block, and the start time picks an arbitrary phase.  The fill works in runs (one
+  per plateau or edge of the waveform: the phase is advanced per run, a noiseless plateau is a
+  constant fill), so its cost is per sample only for the noise.
 * ``rise_us`` > 0 gives linear edges (both directions; a pulse shorter than the edge never
   reaches the top, and the falling edge starts from the level reached).
 * Noise (volts, added to every sample) from a seeded SplitMix64 generator kept in the object (a
@@ -168,6 +170,32 @@ class CpSynth:
         if self._rup > 0.0 and self._th < self._rup:
             self._vfall = lv + (hv - lv) * (self._th / self._rup)
 
+    def _run(self, ph, dt, per):
+        """Samples from phase ``ph`` to the end of its waveform segment (plateau or edge), at
+        least 1; sets ``_ramp`` when the segment is an edge."""
+        th = self._th
+        if ph < th:
+            if ph < self._rup:
+                end = self._rup if self._rup < th else th
+                self._ramp = True
+            else:
+                end = th
+                self._ramp = False
+        elif ph - th < self._rdn:
+            end = th + self._rdn
+            self._ramp = True
+        else:
+            end = per
+            self._ramp = False
+        if end > per:
+            end = per
+        k = int((end - ph) / dt)
+        if ph + k * dt < end:
+            k += 1
+        if k < 1:
+            k = 1
+        return k
+
     def fill_u16(self, out):
         """Fill ``out`` (uint16 ADC counts) with the next ``len(out)`` samples; returns how many
         were clipped to the ADC range."""
@@ -190,29 +218,54 @@ class CpSynth:
         maxc = self.max_count
         top = maxc + 1.0
         clipped = 0
-        for i in range(n):
-            v = _wave(ph, th, rup, rdn, hv, lv, vfall)
-            if kind != 0:  # _N_NONE (a literal: module-level C globals are not constants)
-                # _noise(), written out so that it inlines
-                x = (x + SM_GAMMA) & MASK64
-                r = _mix(x)
-                if kind == 2:
-                    g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
-                    v += (g - 131070.0) * GAUSS_SCALE * nv
+        i = 0
+        # one run per waveform segment: a plateau's samples share their noiseless value
+        while i < n:
+            k = self._run(ph, dt, per)
+            if k > n - i:
+                k = n - i
+            ramp = self._ramp
+            v0 = _wave(ph, th, rup, rdn, hv, lv, vfall)
+            if not ramp and kind == 0:
+                xc = (v0 - off) * inv + 0.5
+                if xc < 0.0:
+                    c = 0
+                    clipped += k
+                elif xc >= top:
+                    c = maxc
+                    clipped += k
                 else:
-                    u = r >> 11
-                    v += (u * UNIFORM_SCALE - 1.0) * nv
-            xc = (v - off) * inv + 0.5
-            if xc < 0.0:
-                out[i] = 0
-                clipped += 1
-            elif xc >= top:
-                out[i] = maxc
-                clipped += 1
+                    c = int(xc)
+                for j in range(i, i + k):
+                    out[j] = c
             else:
-                c = int(xc)
-                out[i] = c
-            ph += dt
+                for j in range(k):
+                    if ramp:
+                        v = _wave(ph + j * dt, th, rup, rdn, hv, lv, vfall)
+                    else:
+                        v = v0
+                    if kind != 0:  # _N_NONE (a literal: module-level C globals are not constants)
+                        # _noise(), written out so that it inlines
+                        x = (x + SM_GAMMA) & MASK64
+                        r = _mix(x)
+                        if kind == 2:
+                            g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
+                            v += (g - 131070.0) * GAUSS_SCALE * nv
+                        else:
+                            u = r >> 11
+                            v += (u * UNIFORM_SCALE - 1.0) * nv
+                    xc = (v - off) * inv + 0.5
+                    if xc < 0.0:
+                        out[i + j] = 0
+                        clipped += 1
+                    elif xc >= top:
+                        out[i + j] = maxc
+                        clipped += 1
+                    else:
+                        c = int(xc)
+                        out[i + j] = c
+            i += k
+            ph += k * dt
             while ph >= per:
                 ph -= per
         self.rng = x
@@ -238,20 +291,30 @@ class CpSynth:
         ph = self.phase_us
         dt = self.sample_period_us
         per = self.period_us
-        for i in range(n):
-            v = _wave(ph, th, rup, rdn, hv, lv, vfall)
-            if kind != 0:  # _N_NONE (a literal: module-level C globals are not constants)
-                # _noise(), written out so that it inlines
-                x = (x + SM_GAMMA) & MASK64
-                r = _mix(x)
-                if kind == 2:
-                    g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
-                    v += (g - 131070.0) * GAUSS_SCALE * nv
+        i = 0
+        while i < n:
+            k = self._run(ph, dt, per)
+            if k > n - i:
+                k = n - i
+            ramp = self._ramp
+            v0 = _wave(ph, th, rup, rdn, hv, lv, vfall)
+            for j in range(k):
+                if ramp:
+                    v = _wave(ph + j * dt, th, rup, rdn, hv, lv, vfall)
                 else:
-                    u = r >> 11
-                    v += (u * UNIFORM_SCALE - 1.0) * nv
-            out[i] = v
-            ph += dt
+                    v = v0
+                if kind != 0:
+                    x = (x + SM_GAMMA) & MASK64
+                    r = _mix(x)
+                    if kind == 2:
+                        g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
+                        v += (g - 131070.0) * GAUSS_SCALE * nv
+                    else:
+                        u = r >> 11
+                        v += (u * UNIFORM_SCALE - 1.0) * nv
+                out[i + j] = v
+            i += k
+            ph += k * dt
             while ph >= per:
                 ph -= per
         self.rng = x
