@@ -34,6 +34,7 @@ from .profiles import ERROR_FLAG_TYPES
 
 log = logging.getLogger("evsefast.board.yeti.virtual")
 
+MAX_STEP_MS = 100.0  #: longest stretch of simulated time one pass of the MCU loop advances
 _LINK_FAULTS = ("garbage", "crc", "truncate", "silence", "resume", "reset")
 
 #: EVerest error type -> ErrorFlags member (errors without a flag are not reported over Yeti)
@@ -418,7 +419,8 @@ class VirtualYetiMcu:
             if self.silent and self._silent_until is not None and now >= self._silent_until:
                 self.resume()
             if self.running:
-                for ev in self.hardware.advance(dt_s * 1000.0 * self.speed):
+                # at most MAX_STEP_MS per pass: a slow model lags behind instead of blocking the link
+                for ev in self.hardware.advance(min(dt_s * 1000.0 * self.speed, MAX_STEP_MS)):
                     self._on_hw(ev)
                 t_ms = self.hardware.t_ms
                 while self._schedule and self._schedule[0][0] <= t_ms:
@@ -434,11 +436,12 @@ class VirtualYetiMcu:
                 if hw_lost != self._hw_silent:  # inject_fault("lost") on the hardware
                     self._hw_silent = hw_lost
                     self.silence() if hw_lost else self.resume()
-            # keep-alive every simulated second, and at least every real second
+            # keep-alive every simulated second, and every 1/speed real seconds even if the model
+            # lags (the host supervises the link on a clock running at the same speed)
             if self.hardware.t_ms >= next_ka_sim or now >= next_ka_real:
                 self._keep_alive()
                 next_ka_sim = self.hardware.t_ms + sim_ka_ms
-                next_ka_real = now + self.keepalive_interval_s
+                next_ka_real = now + self.keepalive_interval_s / max(self.speed, 1.0)
 
 
 __all__ = ["DEFAULT_CAPS", "FLAG_OF_ERROR", "VirtualYetiMcu", "make_hardware"]
