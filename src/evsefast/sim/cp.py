@@ -20,6 +20,9 @@ period.  Without a ``cpsignal`` kernel each distinct waveform gets a noisy buffe
 ``settled_block_ms`` + one period of samples (built once, seeded) and each block is a slice of it
 at a random whole-period offset.
 
+Noise: uniform in +-``noise_V`` on every sample (0.12 V = YetiSimulator's +-1 % of 12 V), from the
+synthesiser's seeded generator, so a seed reproduces the samples exactly.
+
 Time is handed in: ``run(span_ms)`` processes the next ``span_ms`` of signal.
 """
 from __future__ import annotations
@@ -66,7 +69,7 @@ class CpFrontEnd:
     """
 
     def __init__(self, *, kernels=None, sample_rate_Hz: int = 100_000, adc_bits: int = 12,
-                 noise_V: float = 0.1, seed: int = 0, block_ms: float = 10.0,
+                 noise_V: float = 0.12, seed: int = 0, block_ms: float = 10.0,
                  settled_block_ms: float = 100.0, settle_ms: float = 400.0, rise_us: float = 0.0,
                  debounce_fast_ms: float = 20.0, debounce_slow_ms: float = 250.0) -> None:
         k = kernels or _impl.ACTIVE
@@ -104,7 +107,7 @@ class CpFrontEnd:
                 self._synth = cpsignal.CpSynth(
                     duty_pct=0.0, high_V=-12.0, low_V=-12.0, sample_period_us=1e6 / self.sample_rate_Hz,
                     rise_us=float(rise_us), noise_V=self.noise_V,
-                    noise_kind=2 if self.noise_V > 0 else 0, seed=(self.seed * 2654435761 + 1) % (1 << 64),
+                    noise_kind=1 if self.noise_V > 0 else 0, seed=(self.seed * 2654435761 + 1) % (1 << 64),
                     adc_bits=self.adc_bits, volts_per_count=self.volts_per_count, offset_V=self.offset_V)
         self.state = ""
         self.diode_fault = False
@@ -262,12 +265,12 @@ class CpFrontEnd:
         off = self.offset_V
         maxc = self.max_count
         sigma = self.noise_V
-        gauss = self._rng.gauss
+        uniform = self._rng.uniform
         out = array("H", bytes(2 * n))
         for i in range(n):
             v = hi if (i % per) < high_n else lo
             if sigma > 0.0:
-                v += gauss(0.0, sigma)
+                v += uniform(-sigma, sigma)
             c = int(round((v - off) / vpc))
             out[i] = 0 if c < 0 else (maxc if c > maxc else c)
         return out

@@ -34,7 +34,7 @@ Physics (after EVerest's YetiSimulator, spec wire_protocols.md §4.1, §4.3):
   low level is -12 V through the car's diode (a diode-fault car shows ``-high``).  PWM running:
   high/low alternate at 1 kHz with the commanded duty; X1: constant high; F or disabled: constant
   -12 V.  The waveform is synthesised as ADC sample blocks (``sample_rate_Hz``, ``adc_bits``,
-  ``cp_noise_V``) and classified by the pilot kernel (``CpFrontEnd``); its decisions are the
+  ``cp_noise_V``, uniform +- volts, 0.12 V = YetiSimulator's +-1 %) and classified by the pilot kernel (``CpFrontEnd``); its decisions are the
   ``("cp", X)`` events.  A diode fault raises ``evse_board_support/DiodeFault`` (cleared in A).
 * Relays close ``relay_delay_ms`` after power is allowed in C (or D with ``has_ventilation``)
   with PWM running; they open ``relay_delay_ms`` after power is forbidden, or the CP leaves
@@ -102,7 +102,7 @@ class SimHardware:
         *,
         kernels=None,
         seed: int = 0,
-        cp_noise_V: float = 0.1,
+        cp_noise_V: float = 0.12,
         meter_noise: float = 0.01,
         sample_rate_Hz: int = 100_000,
         adc_bits: int = 12,

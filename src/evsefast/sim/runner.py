@@ -54,7 +54,7 @@ class SimOptions:
     kernels: Any = None
     step_ms: float = 100.0
     sample_rate_Hz: Optional[int] = None  # None: 100 kS/s compiled, 10 kS/s on the plain-Python fallback
-    cp_noise_V: float = 0.1
+    cp_noise_V: float = 0.12  # uniform +- V on every CP sample (YetiSimulator: +-1 %)
     faults: Sequence[Tuple] = ()
     hardware_options: Dict[str, Any] = field(default_factory=dict)
     car_options: Dict[str, Any] = field(default_factory=dict)
