@@ -3,11 +3,9 @@ cimport cython
 
 cdef int _N_NONE, _N_GAUSS
 cdef unsigned long long MASK64, SM_GAMMA, SM_M1, SM_M2
-cdef double GAUSS_SCALE, UNIFORM_SCALE
+cdef unsigned long long TAB_MASK
 
 cdef unsigned long long _mix(unsigned long long z) noexcept
-@cython.locals(g=cython.longlong, u=cython.longlong)
-cdef double _noise(unsigned long long r, int kind, double noise_V) noexcept
 @cython.locals(dph=double)
 cdef double _wave(double ph, double th, double rup, double rdn, double hv, double lv,
                          double vfall) noexcept
@@ -25,6 +23,9 @@ cdef class CpSynth:
     cdef public unsigned long long rng
     cdef double _th, _rup, _rdn, _vfall
     cdef bint _ramp
+    cdef unsigned long long _bits
+    cdef int _left
+    cdef const double[::1] _tab
 
     cdef inline unsigned long long _next(self) noexcept
     @cython.locals(per=double, hv=double, lv=double, r=double)
@@ -35,12 +36,12 @@ cdef class CpSynth:
                    rdn=double, vfall=double, hv=double, lv=double, kind=int, nv=double,
                    x=cython.ulonglong, ph=double, dt=double, per=double, inv=double, off=double,
                    maxc=long, top=double, clipped=Py_ssize_t, v=double, v0=double, xc=double,
-                   c=long, ramp=bint, r=cython.ulonglong, g=cython.longlong, u=cython.longlong)
+                   c=long, ramp=bint, bits=cython.ulonglong, left=int, tab='const double[::1]')
     cpdef Py_ssize_t fill_u16(self, unsigned short[::1] out)
     @cython.locals(n=Py_ssize_t, i=Py_ssize_t, j=Py_ssize_t, k=Py_ssize_t, th=double, rup=double,
                    rdn=double, vfall=double, hv=double, lv=double, kind=int, nv=double,
                    x=cython.ulonglong, ph=double, dt=double, per=double, v=double, v0=double,
-                   ramp=bint, r=cython.ulonglong, g=cython.longlong, u=cython.longlong)
+                   ramp=bint, bits=cython.ulonglong, left=int, tab='const double[::1]')
     cpdef Py_ssize_t fill_f32(self, float[::1] out)
     @cython.locals(k=Py_ssize_t)
     cpdef Py_ssize_t drive(self, classifier, buf, Py_ssize_t n_blocks, double t_ms, double block_ms)

@@ -10,11 +10,13 @@ buffers with what an ADC sampling the CP line without synchronisation would see.
   constant fill), so its cost is per sample only for the noise.
 * ``rise_us`` > 0 gives linear edges (both directions; a pulse shorter than the edge never
   reaches the top, and the falling edge starts from the level reached).
-* Noise (volts, added to every sample) from a seeded SplitMix64 generator kept in the object (a
-  Weyl counter and an output mix: no serial dependency between samples), so a seed reproduces a
-  stream exactly in both builds: ``noise_kind`` 1 = uniform in
-  [-noise_V, +noise_V), 2 = gaussian-ish (Irwin-Hall sum of four 16-bit uniforms, sigma = noise_V,
-  bounded at +-3.46 sigma), 0 = none.
+* Noise (volts, added to every sample): ``noise_kind`` 2 = gaussian-ish with sigma = noise_V,
+  1 = uniform with half-width noise_V, 0 = none.  Each sample draws one of 1024 table values with
+  10 random bits (six draws per 64-bit output of a seeded SplitMix64 generator kept in the object:
+  a Weyl counter plus an output mix, so no serial dependency between samples).  The uniform table
+  is 1024 evenly spaced values in (-1, 1); the gaussian table is 1024 Irwin-Hall values (sums of
+  four 16-bit uniforms from a fixed seed) rescaled to mean 0 and sigma 1 exactly (bounded at about
+  +-3.5 sigma).  A seed reproduces a stream exactly in both builds.
 * uint16 output: ``count = floor((V - offset_V) / volts_per_count + 0.5)`` clipped to
   ``[0, 2**adc_bits - 1]``; clipped samples are counted (``clipped``, and the fill's return value).
 
@@ -25,6 +27,8 @@ the classifier's debounced state changed.  It returns that block's 1-based numbe
 state did not change (all blocks consumed).  Any object with ``feed_u16(buf, t_ms) -> int`` works.
 """
 
+from array import array
+
 NOISE_NONE = 0  # public names (module-level C variables are not Python attributes when compiled)
 NOISE_UNIFORM = 1
 NOISE_GAUSS = 2
@@ -34,8 +38,23 @@ MASK64 = 0xFFFFFFFFFFFFFFFF
 SM_GAMMA = 0x9E3779B97F4A7C15
 SM_M1 = 0xBF58476D1CE4E5B9
 SM_M2 = 0x94D049BB133111EB
-GAUSS_SCALE = 3.0 ** 0.5 / 65536.0  # four summed 16-bit uniforms -> unit variance
-UNIFORM_SCALE = 2.0 ** -52  # 53 random bits -> [0, 2)
+TAB_MASK = 1023  # 1024-entry noise tables, 10 bits per draw, 6 draws per 64-bit output
+_TABLES = []  # [gaussian, uniform] arrays, built on first use
+
+
+def _noise_tables():
+    if not _TABLES:
+        x = 0x5EED
+        g = []
+        for _ in range(TAB_MASK + 1):
+            x = (x + SM_GAMMA) & MASK64
+            r = _mix(x)
+            g.append(float((r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)))
+        mean = sum(g) / len(g)
+        sd = (sum((v - mean) * (v - mean) for v in g) / len(g)) ** 0.5
+        _TABLES.append(array("d", [(v - mean) / sd for v in g]))
+        _TABLES.append(array("d", [(2 * k + 1) / (TAB_MASK + 1.0) - 1.0 for k in range(TAB_MASK + 1)]))
+    return _TABLES
 
 
 def _check(name, value, lo, hi):
@@ -56,15 +75,6 @@ def _mix(z):
     z = ((z ^ (z >> 30)) * SM_M1) & MASK64
     z = ((z ^ (z >> 27)) * SM_M2) & MASK64
     return z ^ (z >> 31)
-
-
-def _noise(r, kind, noise_V):
-    """Noise in volts from 64 random bits ``r``: gaussian-ish (kind 2) or uniform (kind 1)."""
-    if kind == 2:  # _N_GAUSS
-        g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
-        return (g - 131070.0) * GAUSS_SCALE * noise_V
-    u = r >> 11  # 53 bits: a signed integer converts to double in one instruction
-    return (u * UNIFORM_SCALE - 1.0) * noise_V
 
 
 def _wave(ph, th, rup, rdn, hv, lv, vfall):
@@ -108,6 +118,9 @@ class CpSynth:
         self.noise_V = 0.0
         self.noise_kind = 0
         self.rng = 1
+        self._bits = 0
+        self._left = 0
+        self._tab = _noise_tables()[0]
         self.set_seed(seed)
         self.set_duty(duty_pct)
         self.set_levels(high_V, low_V)
@@ -118,6 +131,8 @@ class CpSynth:
         """Restart the noise generator (any integer in [0, 2**64))."""
         _check_int("seed", seed, 0, MASK64)
         self.rng = seed
+        self._bits = 0
+        self._left = 0
 
     def set_duty(self, duty_pct):
         """PWM duty in percent: 0 = constant low, 100 = constant high, else 1 kHz PWM."""
@@ -142,6 +157,8 @@ class CpSynth:
         _check_int("noise_kind", noise_kind, 0, 2)
         self.noise_V = noise_V
         self.noise_kind = noise_kind
+        tables = _noise_tables()
+        self._tab = tables[0] if noise_kind == 2 else tables[1]
 
     def _next(self):
         """Advance the generator; returns 64 random bits."""
@@ -209,7 +226,10 @@ class CpSynth:
         lv = self.low_V
         kind = self.noise_kind
         nv = self.noise_V
+        tab = self._tab
         x = self.rng
+        bits = self._bits
+        left = self._left
         ph = self.phase_us
         dt = self.sample_period_us
         per = self.period_us
@@ -245,15 +265,13 @@ class CpSynth:
                     else:
                         v = v0
                     if kind != 0:  # _N_NONE (a literal: module-level C globals are not constants)
-                        # _noise(), written out so that it inlines
-                        x = (x + SM_GAMMA) & MASK64
-                        r = _mix(x)
-                        if kind == 2:
-                            g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
-                            v += (g - 131070.0) * GAUSS_SCALE * nv
-                        else:
-                            u = r >> 11
-                            v += (u * UNIFORM_SCALE - 1.0) * nv
+                        if left == 0:
+                            x = (x + SM_GAMMA) & MASK64
+                            bits = _mix(x)
+                            left = 6
+                        v += tab[bits & TAB_MASK] * nv
+                        bits >>= 10
+                        left -= 1
                     xc = (v - off) * inv + 0.5
                     if xc < 0.0:
                         out[i + j] = 0
@@ -269,6 +287,8 @@ class CpSynth:
             while ph >= per:
                 ph -= per
         self.rng = x
+        self._bits = bits
+        self._left = left
         self.phase_us = ph
         self.t_us += n * dt
         self.samples += n
@@ -287,7 +307,10 @@ class CpSynth:
         lv = self.low_V
         kind = self.noise_kind
         nv = self.noise_V
+        tab = self._tab
         x = self.rng
+        bits = self._bits
+        left = self._left
         ph = self.phase_us
         dt = self.sample_period_us
         per = self.period_us
@@ -304,20 +327,21 @@ class CpSynth:
                 else:
                     v = v0
                 if kind != 0:
-                    x = (x + SM_GAMMA) & MASK64
-                    r = _mix(x)
-                    if kind == 2:
-                        g = (r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)
-                        v += (g - 131070.0) * GAUSS_SCALE * nv
-                    else:
-                        u = r >> 11
-                        v += (u * UNIFORM_SCALE - 1.0) * nv
+                    if left == 0:
+                        x = (x + SM_GAMMA) & MASK64
+                        bits = _mix(x)
+                        left = 6
+                    v += tab[bits & TAB_MASK] * nv
+                    bits >>= 10
+                    left -= 1
                 out[i + j] = v
             i += k
             ph += k * dt
             while ph >= per:
                 ph -= per
         self.rng = x
+        self._bits = bits
+        self._left = left
         self.phase_us = ph
         self.t_us += n * dt
         self.samples += n
