@@ -192,7 +192,7 @@ def test_console_entry_point_runs():
 
 @pytest.mark.slow
 def test_yeti_board_with_an_in_process_virtual_mcu():
-    code, out, err = run(["--board", "yeti", "--speed", "40", "--duration", "120", "--quiet"])
+    code, out, err = run(["--board", "yeti", "--speed", "10", "--duration", "90", "--quiet"])
     assert code == EXIT_OK, err
     assert "ChargingStarted" in out and "SessionFinished" in out
     assert "not checked" in out
