@@ -30,7 +30,7 @@ cdef class EnergyIntegrator:
                                    const double[::1] I2, const double[::1] V3,
                                    const double[::1] I3)
     @cython.locals(i=Py_ssize_t, t=double, p=double, dt=double, tz=double, xi=double, xe=double,
-                   y=double, s_imp=double, c_imp=double, s_exp=double, c_exp=double,
+                   y=double, pi=double, pe=double, k=int, s_imp=double, c_imp=double, s_exp=double, c_exp=double,
                    has_last=bint, lt=double, lp=double, max_gap=double,
                    n_ok=Py_ssize_t, n_gap=Py_ssize_t, n_back=Py_ssize_t, n_bad=Py_ssize_t)
     cdef Py_ssize_t _block(self, Py_ssize_t n, const double[::1] t_ms, const double[::1] power_W,
