@@ -40,9 +40,9 @@ def _positive(name: str, lo: float, hi: float, unit: str = ""):
         try:
             v = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number in [{lo:g}, {hi:g}]{unit}, got {text!r}")
+            raise argparse.ArgumentTypeError(f"must be a number in [{lo:g}, {hi:g}]{unit}, got {text!r}")
         if not (lo <= v <= hi):
-            raise argparse.ArgumentTypeError(f"{name} must be in [{lo:g}, {hi:g}]{unit}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be in [{lo:g}, {hi:g}]{unit}, got {text}")
         return v
     return conv
 
@@ -58,9 +58,9 @@ def _duration(text: str) -> float:
     try:
         v = float(t) * mult
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--duration must be seconds or a time such as 90s, 30m, 1.5h; got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be seconds or a time such as 90s, 30m, 1.5h; got {text!r}")
     if not (1.0 <= v <= 7 * 86400.0):
-        raise argparse.ArgumentTypeError(f"--duration must be between 1 s and 7 days, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be between 1 s and 7 days, got {text!r}")
     return v
 
 
@@ -69,12 +69,12 @@ def _fault(text: str):
     try:
         t = float(at) if at else 0.0
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--fault must be KIND[@SECONDS], got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be KIND[@SECONDS], got {text!r}")
     from .sim.hardware import FAULT_ERRORS
 
     if kind not in FAULT_ERRORS and "/" not in kind:
         raise argparse.ArgumentTypeError(
-            f"--fault kind must be one of {', '.join(sorted(FAULT_ERRORS))} or an error type 'iface/Name', got {kind!r}")
+            f"the kind must be one of {', '.join(sorted(FAULT_ERRORS))} or an error type 'iface/Name', got {kind!r}")
     return (t, kind)
 
 
@@ -135,7 +135,7 @@ def _validate(args: argparse.Namespace) -> None:
         if profile.name == "script":
             SimCar(args.car)  # parse now: a bad script is a usage error
     except InvalidInput as exc:
-        hint = "" if (args.car and looks_like_script(args.car) and " " in args.car) else \
+        hint = "" if ("profiles:" in str(exc) or (args.car and " " in args.car)) else \
             f" (or a profile: {', '.join(PROFILES)})"
         raise UsageError(f"evsefast simulate: argument --car: {exc}{hint}") from None
     if args.duration < profile.min_duration_s:
