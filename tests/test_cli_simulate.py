@@ -196,3 +196,9 @@ def test_yeti_board_with_an_in_process_virtual_mcu():
     assert code == EXIT_OK, err
     assert "ChargingStarted" in out and "SessionFinished" in out
     assert "not checked" in out
+
+
+def test_speed_runs_paced_and_succeeds():
+    code, out, err = run(["--speed", "2000", "--duration", "20", "--quiet"])
+    assert code == EXIT_OK, err
+    assert "simulated 00:" in out
