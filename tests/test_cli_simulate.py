@@ -199,6 +199,6 @@ def test_yeti_board_with_an_in_process_virtual_mcu():
 
 
 def test_speed_runs_paced_and_succeeds():
-    code, out, err = run(["--speed", "2000", "--duration", "20", "--quiet"])
+    code, out, err = run(["--speed", "5000", "--duration", "60", "--quiet"])
     assert code == EXIT_OK, err
     assert "simulated 00:" in out
