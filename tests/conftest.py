@@ -6,6 +6,8 @@ silently missing extension is a test failure, not a skip.
 from __future__ import annotations
 
 import os
+import threading
+import time
 
 import pytest
 from hypothesis import settings
@@ -39,3 +41,31 @@ def both_builds():
     if _impl._env_flag("EVSEFAST_NO_EXTENSIONS"):
         pytest.skip("EVSEFAST_NO_EXTENSIONS=1: compiled build deliberately not loaded")
     return _impl.compiled(), _impl.pure()
+
+
+def _pty_fds():
+    out = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("/dev/pts/") or target == "/dev/ptmx":
+            out.add(fd)
+    return out
+
+
+@pytest.fixture
+def no_serial_leaks():
+    """Fail a test that leaves an evsefast thread or a pty (serial port) open behind it."""
+    fds = _pty_fds()
+    yield
+    deadline = time.monotonic() + 5.0
+    threads = []
+    while time.monotonic() < deadline:
+        threads = [t.name for t in threading.enumerate() if t.name.startswith("evsefast-")]
+        if not threads and _pty_fds() <= fds:
+            break
+        time.sleep(0.02)
+    assert not threads, f"threads left running: {threads}"
+    assert _pty_fds() <= fds, "pty file descriptors left open"

@@ -3,8 +3,6 @@ link supervision with an injected clock, spurious resets, port loss and reconnec
 from __future__ import annotations
 
 import math
-import os
-import threading
 import time
 
 import pytest
@@ -17,38 +15,12 @@ from evsefast.errors import InvalidInput, TransportInitError
 from evsefast.testing import RecordingListener
 from evsefast.types.board import PowerOnOff, PowerOnOffReason
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.timeout(60), pytest.mark.usefixtures("no_serial_leaks")]
 
 COMM_FAULT = "evse_board_support/CommunicationFault"
 ON = PowerOnOff(allow_power_on=True, reason=PowerOnOffReason.FullPowerCharging)
 OFF = PowerOnOff(allow_power_on=False, reason=PowerOnOffReason.PowerOff)
 
-
-def _pty_fds():
-    out = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("/dev/pts/") or target == "/dev/ptmx":
-            out.add(fd)
-    return out
-
-
-@pytest.fixture(autouse=True)
-def no_leaks():
-    """No evsefast thread and no pty left open after a test."""
-    fds = _pty_fds()
-    yield
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        threads = [t.name for t in threading.enumerate() if t.name.startswith("evsefast-")]
-        if not threads and _pty_fds() <= fds:
-            break
-        time.sleep(0.02)
-    assert not threads, f"threads left running: {threads}"
-    assert _pty_fds() <= fds, "pty file descriptors left open"
 
 
 class NullHardware:

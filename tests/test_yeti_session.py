@@ -2,7 +2,6 @@
 car) on the other: a full charging session, and link loss with an injected clock."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -17,36 +16,10 @@ from evsefast.testing import enforced_limits, token, validation
 EvseManager = pytest.importorskip("evsefast.manager").EvseManager
 Runner = pytest.importorskip("evsefast.runner").Runner
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("no_serial_leaks")]
 
 COMM_FAULT = "evse_board_support/CommunicationFault"
 
-
-def _pty_fds():
-    out = set()
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("/dev/pts/") or target == "/dev/ptmx":
-            out.add(fd)
-    return out
-
-
-@pytest.fixture(autouse=True)
-def no_leaks():
-    """No evsefast thread and no pty (serial port) left open after a test."""
-    fds = _pty_fds()
-    yield
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        threads = [t.name for t in threading.enumerate() if t.name.startswith("evsefast-")]
-        if not threads and _pty_fds() <= fds:
-            break
-        time.sleep(0.02)
-    assert not threads, f"threads left running: {threads}"
-    assert _pty_fds() <= fds, "pty file descriptors left open"
 
 
 def wait_until(pred, timeout=10.0):
