@@ -195,10 +195,18 @@ def test_yeti_board_with_an_in_process_virtual_mcu():
     code, out, err = run(["--board", "yeti", "--speed", "10", "--duration", "90", "--quiet"])
     assert code == EXIT_OK, err
     assert "ChargingStarted" in out and "SessionFinished" in out
-    assert "not checked" in out
+    assert "safety invariants: all held" in out
 
 
 def test_speed_runs_paced_and_succeeds():
     code, out, err = run(["--speed", "5000", "--duration", "60", "--quiet"])
     assert code == EXIT_OK, err
     assert "simulated 00:" in out
+
+
+@pytest.mark.slow
+def test_yeti_board_safety_checks_see_the_virtual_mcu():
+    code, out, err = run(["--board", "yeti", "--speed", "10", "--duration", "90", "--fault", "stuck_relay@10",
+                          "--quiet"])
+    assert code == EXIT_SAFETY
+    assert "safety invariant 'contactor' broken" in err

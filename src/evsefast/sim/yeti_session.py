@@ -6,8 +6,10 @@ behind the Yeti protocol) runs in-process on a pty.  A serial link runs in real 
 clock is a ``ScaledClock(speed)`` and the virtual MCU runs at the same speed (default 1x; use
 ``--speed`` to accelerate, e.g. 30).
 
-The safety checker needs to see the board's commands and the contactor; over a serial link it
-watches what the in-process MCU's hardware reports (contactor, CP, meter) only.
+With the in-process virtual MCU the safety checker watches its hardware: the commands as they
+arrive over the link (``set_pwm_pct`` / ``set_allow_power_on`` / ``set_enabled``) and the hardware's
+events.  The power-off deadline allows for the link: 100 ms or 25 ms of real time, whichever is
+longer in simulated time.  With a real port nothing can be observed and the checks are skipped.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from ..clock import ScaledClock
 from .car import SimCar
 from .profiles import AUTH_DELAY_S, resolve
+from .safety import SafetyChecker
 from .runner import (
     LIMIT_REFRESH_MS,
     SAMPLE_MS,
@@ -48,6 +51,7 @@ def run_yeti_session(options: SimOptions, port: Optional[str] = None, *, baudrat
     mcu = None
     hw = None
     car = None
+    checker = None
     if port is None:
         from ..board.yeti.virtual import VirtualYetiMcu, make_hardware
 
@@ -60,7 +64,12 @@ def run_yeti_session(options: SimOptions, port: Optional[str] = None, *, baudrat
         hw_opts.update(profile.hardware_options)
         hw_opts.update(opt.hardware_options)
         hw = make_hardware(car, opt.seed, kernels=opt.kernels, **hw_opts)
-        mcu = VirtualYetiMcu(hw, seed=opt.seed, speed=speed).start()
+        checker = SafetyChecker(hw, kernels=opt.kernels, power_off_ms=max(100.0, 25.0 * speed))
+        _watch(hw, checker)
+        mcu = VirtualYetiMcu(hw, seed=opt.seed, speed=speed)
+        for f in opt.faults:  # on the MCU thread, at simulated time after the host's reset
+            mcu.schedule(float(f[0]), f[1], f[2] if len(f) > 2 else None)
+        mcu.start()
         port = mcu.port_path
     clock = ScaledClock(speed)
     # the link supervision runs on the scaled clock: keep its timeout 5 s of *real* time
@@ -147,6 +156,8 @@ def run_yeti_session(options: SimOptions, port: Optional[str] = None, *, baudrat
                 view.t_ms = t
                 if on_progress is not None and hw is not None:
                     on_progress(view)
+            if checker is not None and not checker.ok and opt.stop_on_violation:
+                break
             if car is not None and car.finished and t - state["last_event"] >= 2000.0 and \
                     mgr.state in ("Idle", "Finished"):
                 break
@@ -163,13 +174,46 @@ def run_yeti_session(options: SimOptions, port: Optional[str] = None, *, baudrat
         time_in_charger_state_s={k: v / 1000.0 for k, v in core_time.items()},
         energy_Wh_total=_session_energy(events, hw) if hw is not None else 0.0,
         max_current_A=i_max, mean_current_A=i_sum / i_time if i_time else 0.0,
-        sim_time_s=t_end / 1000.0, wall_time_s=time.perf_counter() - wall0, violation=None,
+        sim_time_s=t_end / 1000.0, wall_time_s=time.perf_counter() - wall0,
+        violation=checker.violations[0] if checker is not None and checker.violations else None,
         kernels_name=getattr(hw.cp, "kernels_name", "?") if hw is not None else "remote",
         pwm_periods=int(hw.cp.samples_processed * 1000 // hw.cp.sample_rate_Hz) if hw is not None else 0,
         samples=hw.cp.samples_processed if hw is not None else 0,
         sample_rate_Hz=hw.cp.sample_rate_Hz if hw is not None else 0,
-        car_log=list(car.log) if car is not None else [], safety_checked=False,
+        car_log=list(car.log) if car is not None else [], safety_checked=checker is not None,
     )
+
+
+def _watch(hw, checker: SafetyChecker) -> None:
+    """Route the MCU's hardware commands and events through ``checker`` (instance wrappers)."""
+    advance_timed = hw.advance_timed
+    set_pwm_pct, set_allow, set_enabled = hw.set_pwm_pct, hw.set_allow_power_on, hw.set_enabled
+
+    def advance(dt_ms):
+        events = advance_timed(dt_ms)
+        for t_ms, ev in events:
+            checker.event(t_ms, ev)
+        checker.check(hw.t_ms, raise_=False)
+        return [ev for _, ev in events]
+
+    def pwm(pct):
+        if pct <= 0.0:
+            checker.command(hw.t_ms, "cp_state_F")
+        elif pct >= 100.0:
+            checker.command(hw.t_ms, "cp_state_X1")
+        else:
+            checker.command(hw.t_ms, "pwm_on", float(pct))
+        set_pwm_pct(pct)
+
+    def allow(value):
+        checker.command(hw.t_ms, "allow_power_on", bool(value))
+        set_allow(value)
+
+    def enabled(value):
+        checker.command(hw.t_ms, "enable", bool(value))
+        set_enabled(value)
+
+    hw.advance, hw.set_pwm_pct, hw.set_allow_power_on, hw.set_enabled = advance, pwm, allow, enabled
 
 
 __all__ = ["run_yeti_session"]
