@@ -57,11 +57,13 @@ def index_benchmarks(report: dict) -> dict:
 def _fmt_us(us: float) -> str:
     if us != us:
         return "-"
+    if us >= 1e6:
+        return f"{us / 1e6:.4g} s"
     if us >= 1000:
-        return f"{us / 1000:.3g} ms"
+        return f"{us / 1000:.4g} ms"
     if us >= 1:
-        return f"{us:.3g} us"
-    return f"{us * 1000:.3g} ns"
+        return f"{us:.4g} us"
+    return f"{us * 1000:.4g} ns"
 
 
 def _verdict_abs(ratio: float, factor: float) -> str:
