@@ -21,6 +21,7 @@ Nothing reads a real clock unless ``speed`` is given (then the loop sleeps to ke
 """
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid as _uuid
 from array import array
@@ -202,8 +203,8 @@ class SessionRunner:
         u = self._uuid_map.get(real)
         if u is None:
             n = len(self._uuid_map) + 1
-            u = str(_uuid.UUID(int=(self.options.seed * 1_000_003 + n) * 0x9E3779B97F4A7C15 % (1 << 128),
-                               version=4))
+            digest = hashlib.sha256(f"evsefast-simulate:{self.options.seed}:{n}".encode()).digest()
+            u = str(_uuid.UUID(bytes=digest[:16], version=4))
             self._uuid_map[real] = u
         return u
 
