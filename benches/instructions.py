@@ -8,7 +8,8 @@ Every ``[[instructions]]`` entry of benches/budgets/*.toml is one measurement:
     [[instructions]]
     name = "pwm.duty_from_current"          # what the table shows
     budget = 120                            # instructions per call; FAIL above budget x 1.10
-    toggle = "*pw_*_core_3pwm_*duty_from_current"   # callgrind --toggle-collect pattern(s): string or list
+    toggle = "*pw_*_core_3pwm_*duty_from_current"   # callgrind --toggle-collect pattern(s): string or list;
+                                        # [] counts everything (Python-level paths: the manager's)
     setup = '''
     from evsefast._core import pwm
     f = pwm.duty_from_current
@@ -96,7 +97,9 @@ def run_callgrind(script: Path, patterns, n: int, workdir: Path, keep: bool) -> 
     cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
     cmd += [f"--toggle-collect={p}" for p in patterns]
     cmd += [sys.executable, str(script), str(n)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=os.getcwd())
+    # fixed hash seed: dict/set layouts (and so instruction counts of Python-level paths) repeat
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=os.getcwd(), env=env)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or "").splitlines()[-15:])
         raise RuntimeError(f"driver failed (exit {proc.returncode}):\n{tail}")
@@ -107,6 +110,8 @@ def run_callgrind(script: Path, patterns, n: int, workdir: Path, keep: bool) -> 
 
 
 def measure(entry: dict, workdir: Path, keep: bool) -> dict:
+    # no toggle (an empty list) counts the whole interpreter: right for Python-level paths such as
+    # the manager's, where the N / 2N difference still leaves only the per-call cost
     patterns = entry["toggle"]
     patterns = [patterns] if isinstance(patterns, str) else list(patterns)
     calls = int(entry.get("calls", 1000))
