@@ -250,7 +250,7 @@ run_round() {
   phase_start "pytest ($name)"
   # shellcheck disable=SC2086
   run_in "$R" "$@" HYPOTHESIS_PROFILE=arm \
-    "cd $TESTS_IN && python -c '$INFO' && python -m pytest -q -p no:cacheprovider -m '$MARK' ${ARM_EMU_PYTEST:-}" \
+    "cd $TESTS_IN && python -c '$INFO' && python -m pytest -q -rfEX -p no:cacheprovider -m '$MARK' ${ARM_EMU_PYTEST:-}" \
     2>&1 | tee "$log" || rc=$?
   phase_end
   local counts
