@@ -23,7 +23,8 @@
 #                        sdist is complete) or "tree" (the project dir's tests/ and the files beside it)
 #   ARM_EMU_PURE=0       skip the second round (pure-Python install + EVSEFAST_NO_EXTENSIONS=1)
 #   ARM_EMU_INSTRUCTIONS=1  arm64 only: also install valgrind in the chroot and run
-#                        benches/instructions.py there (instruction counts under emulation)
+#                        benches/instructions.py there on the compiled install (+ ~1 min for apt,
+#                        ~25 s per valgrind run; ARM_EMU_INSTRUCTIONS_ARGS e.g. "--only 'pwm.*'")
 #   ARM_EMU_REFRESH=1    rebuild the cached rootfs, venv and wheelhouse for this arch
 #   ARM_EMU_KEEP=1       keep the temporary work dir (rootfs + logs) for debugging
 #   PIP_INDEX_URL        passed into the emulated system if set
@@ -261,16 +262,7 @@ run_round() {
 
 run_round compiled EVSEFAST_REQUIRE_EXTENSIONS=1
 
-if [ "${ARM_EMU_PURE:-1}" != 0 ]; then
-  # the no-compiler install path: EVSEFAST_NO_EXTENSIONS=1 at install time gives a pure-Python
-  # package; the tests then run with it set at run time too
-  phase_start "pip install sdist (pure)"
-  run_in "$R" EVSEFAST_NO_EXTENSIONS=1 "$PIP_INSTALL --force-reinstall --no-deps $SDIST_IN"
-  phase_end
-  run_round pure EVSEFAST_NO_EXTENSIONS=1
-fi
-
-# ---------------------------------------------------------------- 7. optional: instruction counts
+# ---------------------------------------------------------------- optional: instruction counts (on the compiled install)
 if [ -n "${ARM_EMU_INSTRUCTIONS:-}" ]; then
   if [ "$ARCH" != arm64 ]; then
     t "ARM_EMU_INSTRUCTIONS: arm64 only, skipped"
@@ -279,15 +271,24 @@ if [ -n "${ARM_EMU_INSTRUCTIONS:-}" ]; then
   else
     phase_start "instruction counts (valgrind, arm64)"
     rc=0
-    # the compiled build again (the pure round replaced it)
-    run_in "$R" DIST_EXTRA_CONFIG=/dist/build-jobs.cfg "$(cflags_env "${ARM_EMU_CFLAGS:-}")" \
-      "$PIP_INSTALL --force-reinstall --no-deps $SDIST_IN
-       apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >/dev/null
-       cd $TESTS_IN/../benches && python instructions.py ${ARM_EMU_INSTRUCTIONS_ARGS:-}" || rc=$?
+    # x86 budgets do not apply to AArch64 code: the counts are printed, over-budget (exit 1) is not
+    # a failure here, a crash or a missing valgrind is
+    run_in "$R" \
+      "apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >/dev/null
+       cd $TESTS_IN/../benches && { python instructions.py ${ARM_EMU_INSTRUCTIONS_ARGS:-} || [ \$? = 1 ]; }" || rc=$?
     phase_end
     SUMMARY+=("$(printf '%-9s exit %s' "instr:" "$rc")")
     [ "$rc" = 0 ] || FAILED+=("instructions")
   fi
+fi
+
+if [ "${ARM_EMU_PURE:-1}" != 0 ]; then
+  # the no-compiler install path: EVSEFAST_NO_EXTENSIONS=1 at install time gives a pure-Python
+  # package; the tests then run with it set at run time too
+  phase_start "pip install sdist (pure)"
+  run_in "$R" EVSEFAST_NO_EXTENSIONS=1 "$PIP_INSTALL --force-reinstall --no-deps $SDIST_IN"
+  phase_end
+  run_round pure EVSEFAST_NO_EXTENSIONS=1
 fi
 
 # ---------------------------------------------------------------- summary
