@@ -114,3 +114,15 @@ def test_decoders_are_cached_and_reused():
 def test_to_builtins():
     ev = t.SessionEvents(uuid="u", event=t.SessionEvent.Error, error=t.Error.RCD)
     assert codec.to_builtins(ev) == {"uuid": "u", "event": "Error", "error": "RCD"}
+
+
+def test_a_plain_str_of_the_wrong_type_reports_the_type_not_malformed_json():
+    import pytest as _pytest
+
+    from evsefast.codec import decode
+    from evsefast.errors import CommandRejected
+
+    with _pytest.raises(CommandRejected, match=r"reservation_id: Expected `int`, got `str`") as info:
+        decode("x", int, field_prefix="reservation_id")
+    assert info.value.field == "reservation_id"
+    assert decode("5", int, field_prefix="reservation_id") == 5  # JSON text is still accepted

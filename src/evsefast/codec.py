@@ -119,6 +119,10 @@ def decode(data: Union[bytes, bytearray, memoryview, str, Dict[str, Any], msgspe
         except msgspec.ValidationError as exc:
             raise _rejected(exc, tp, field_prefix) from exc
         except msgspec.DecodeError as exc:
+            if isinstance(data, str):
+                # a Python str that is not JSON text is a plain value of the wrong type (reserve("x")):
+                # report the type error, not "malformed JSON"
+                return validate(data, tp, field_prefix=field_prefix)
             raise CommandRejected(f"{field_prefix}: malformed JSON: {exc}", field=field_prefix) from exc
     return validate(data, tp, field_prefix=field_prefix)
 
