@@ -9,6 +9,7 @@
 # environment (all optional):
 #   ARM_EMU_CACHE        cache dir, outside the repo (default /var/cache/evsefast-arm-emu): base rootfs
 #                        tarball, venv tarball, wheelhouse of dependency wheels built for the arch
+#   ARM_EMU_MIRROR       Debian mirror for debootstrap (default: the host's, if the host is Debian)
 #   ARM_EMU_SDIST        use this sdist instead of building one with `python -m build --sdist`
 #   ARM_EMU_PYTHON       host python used to build the sdist (default python3)
 #   ARM_EMU_CFLAGS       CFLAGS for evsefast's own build inside the emulated system.  Unset = Python's
@@ -119,8 +120,12 @@ BASE=$CACHE/rootfs-$SUITE-$ARCH-$RECIPE.tar.zst
 [ -n "${ARM_EMU_REFRESH:-}" ] && rm -f "$BASE"
 if [ ! -s "$BASE" ]; then
   phase_start "cold: debootstrap $ARCH"
-  mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-  [ -n "$mirror" ] || mirror=$(awk '$1=="deb" && $0 ~ / main/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+  # the host's own Debian mirror (never hardcoded); on a non-Debian host, debootstrap's default
+  mirror=${ARM_EMU_MIRROR:-}
+  if [ -z "$mirror" ] && grep -qx 'ID=debian' /etc/os-release 2>/dev/null; then
+    mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+    [ -n "$mirror" ] || mirror=$(awk '$1=="deb" && $0 ~ / main/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+  fi
   t "mirror: ${mirror:-debootstrap default}"
   B=$WORK/bootstrap
   debootstrap --arch="$ARCH" --variant=minbase --include="$DEB_PACKAGES" \
