@@ -11,32 +11,13 @@ from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from .. import codec
-from ..types.board import HardwareCapabilities, Telemetry
-from ..types.energy import EnforcedLimits
-from ..types.evse_manager import CarManufacturer, EVInfo, HlcSessionFailedEvent, Limits, SessionEvents
-from ..types.iso15118 import EnergyTransferModes
-from ..types.powermeter import Powermeter
+from ..types.evse_manager import SessionEvents
+from ..types.interface import VARS as INTERFACE_VARS
 
 log = logging.getLogger("evsefast.manager")
 
-#: var name -> type, in the seed interface's order (``003_58ced612409218a2``: 15 vars)
-VARS: Dict[str, Any] = {
-    "session_event": SessionEvents,
-    "hlc_session_failed": HlcSessionFailedEvent,
-    "limits": Limits,
-    "ev_info": EVInfo,
-    "car_manufacturer": CarManufacturer,
-    "telemetry": Telemetry,
-    "powermeter": Powermeter,
-    "powermeter_public_key_ocmf": str,
-    "evse_id": str,
-    "hw_capabilities": HardwareCapabilities,
-    "enforced_limits": EnforcedLimits,
-    "waiting_for_external_ready": bool,
-    "ready": bool,
-    "selected_protocol": str,
-    "supported_energy_transfer_modes": EnergyTransferModes,
-}
+#: var name -> type, in the seed interface's order (one table for the whole package)
+VARS: Dict[str, Any] = INTERFACE_VARS
 
 _ENCODERS = {None: None, "json": codec.encode_json, "msgpack": codec.encode_msgpack}
 
