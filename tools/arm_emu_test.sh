@@ -164,7 +164,11 @@ t "sdist: $(basename "$SDIST")"
 SDIST_DIR=$(basename "$SDIST" .tar.gz)     # sdists unpack into name-version/
 # build and run-time requirements, read from the sdist itself
 BUILD_DEPS=$(tar -xzOf "$SDIST" "$SDIST_DIR/pyproject.toml" | "$HOSTPY" -c '
-import sys, tomllib
+import sys
+try:
+    import tomllib
+except ImportError:  # Python < 3.11: the copy pip vendors
+    from pip._vendor import tomli as tomllib
 print(" ".join(tomllib.loads(sys.stdin.read())["build-system"]["requires"]))')
 RUN_DEPS=$(tar -xzOf "$SDIST" "$SDIST_DIR/PKG-INFO" | "$HOSTPY" -c '
 import sys, email
