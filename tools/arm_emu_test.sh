@@ -25,7 +25,7 @@
 #   ARM_EMU_PURE=0       skip the second round (pure-Python install + EVSEFAST_NO_EXTENSIONS=1)
 #   ARM_EMU_INSTRUCTIONS=1  arm64 only: also install valgrind in the chroot and run
 #                        benches/instructions.py there on the compiled install (+ ~1 min for apt,
-#                        ~25 s per valgrind run; ARM_EMU_INSTRUCTIONS_ARGS e.g. "--only 'pwm.*'")
+#                        ~35 s per valgrind run, 13 min for all; ARM_EMU_INSTRUCTIONS_ARGS e.g. "--only 'pwm.*'")
 #   ARM_EMU_REFRESH=1    rebuild the cached rootfs, venv and wheelhouse for this arch
 #   ARM_EMU_KEEP=1       keep the temporary work dir (rootfs + logs) for debugging
 #   PIP_INDEX_URL        passed into the emulated system if set
