@@ -289,6 +289,40 @@ def topics(interface: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
+def manifest() -> Dict[str, Any]:
+    """An EVerest module manifest for evsefast, its config generated from ``ManagerConfig``.
+
+    Provides ``evse`` (evse_manager); requires one board (evse_board_support) and optional power
+    meters and connector lock, as EVerest's EvseManager does (spec §7). The config entries are the
+    Struct's own fields, types and defaults, so the manifest cannot drift from the code.
+    """
+    import msgspec
+
+    from evsefast.config import ManagerConfig
+
+    config_schema = msgspec.json.schema(ManagerConfig)
+    props = config_schema["$defs"]["ManagerConfig"]["properties"]
+    defaults = msgspec.structs.asdict(ManagerConfig())
+    config = {}
+    for name, prop in props.items():
+        entry = {k: v for k, v in prop.items() if k != "title"}
+        entry["default"] = defaults[name]
+        config[name] = entry
+    return {
+        "description": "evsefast: the evse_manager charging kernel of one connector (Python, Cython core)",
+        "config": config,
+        "provides": {"evse": {"interface": "evse_manager", "description": "the seed evse_manager interface"}},
+        "requires": {
+            "bsp": {"interface": "evse_board_support"},
+            "powermeter_grid_side": {"interface": "powermeter", "min_connections": 0, "max_connections": 1},
+            "powermeter_car_side": {"interface": "powermeter", "min_connections": 0, "max_connections": 1},
+            "connector_lock": {"interface": "connector_lock", "min_connections": 0, "max_connections": 1},
+            "store": {"interface": "kvs", "min_connections": 0, "max_connections": 1},
+        },
+        "metadata": {"license": "https://opensource.org/licenses/Apache-2.0", "authors": ["evsefast developers"]},
+    }
+
+
 # --------------------------------------------------------------------------------------------------
 
 
@@ -302,6 +336,7 @@ def render() -> Dict[Path, str]:
         OUT / "schema" / "types.json": types_schema(),
         OUT / "schema" / "evse_manager.json": interface_schema(),
         OUT / "topics.json": topics(interface),
+        OUT / "manifest.json": manifest(),
     }
     return {path: json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n" for path, doc in docs.items()}
 
