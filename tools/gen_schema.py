@@ -326,8 +326,20 @@ def manifest() -> Dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 
 
+def _canonical(node: Any) -> Any:
+    """Sort ``anyOf`` members: msgspec versions differ in their order (0.20 puts ``null`` first)."""
+    if isinstance(node, dict):
+        out = {k: _canonical(v) for k, v in node.items()}
+        if isinstance(out.get("anyOf"), list):
+            out["anyOf"] = sorted(out["anyOf"], key=lambda m: json.dumps(m, sort_keys=True))
+        return out
+    if isinstance(node, list):
+        return [_canonical(v) for v in node]
+    return node
+
+
 def render() -> Dict[Path, str]:
-    """Every generated file → its text."""
+    """Every generated file → its text (canonical, so any supported msgspec gives the same bytes)."""
     interface = parse_interface_text(INTERFACE_SEED.read_text())
     seed_types = parse_seed_types_text(TYPES_SEED.read_text())
     docs = {
@@ -338,7 +350,8 @@ def render() -> Dict[Path, str]:
         OUT / "topics.json": topics(interface),
         OUT / "manifest.json": manifest(),
     }
-    return {path: json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n" for path, doc in docs.items()}
+    return {path: json.dumps(_canonical(doc), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            for path, doc in docs.items()}
 
 
 def main(argv: List[str] = None) -> int:
