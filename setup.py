@@ -7,12 +7,15 @@ Environment toggles:
 Without CIBUILDWHEEL the extensions are optional: a machine without a C compiler
 still installs a working package that runs the same kernels as plain Python.
 """
+import glob
 import os
 import shutil
 
 from setuptools import Extension, setup
 
 KERNELS = ["pilot", "cpsignal", "pwm", "limits", "meter", "framing"]
+# per-kernel flags on top of the common ones (measured: benches/README.md "Compiler flags")
+EXTRA_CFLAGS = {}
 
 
 def _extensions():
@@ -35,16 +38,19 @@ def _extensions():
     for pkg_init in (os.path.join(mirror, "evsefast", "__init__.py"), os.path.join(core, "__init__.py")):
         open(pkg_init, "a").close()
     names = [n for n in KERNELS if os.path.exists(f"src/_core/{n}.py")]
-    for name in names:
-        for ext in (".py", ".pxd"):
-            src = f"src/_core/{name}{ext}"
-            dst = os.path.join(core, name + ext)
-            if os.path.exists(src) and (
-                not os.path.exists(dst) or open(src, "rb").read() != open(dst, "rb").read()
-            ):
-                shutil.copyfile(src, dst)  # copy only on change: keeps cythonize incremental
+    # hand-written C helpers (src/_core/*.h, e.g. pilotscan.h) sit beside the generated .c
+    headers = sorted(glob.glob("src/_core/*.h"))
+    sources = [f"src/_core/{name}{ext}" for name in names for ext in (".py", ".pxd")] + headers
+    for src in sources:
+        dst = os.path.join(core, os.path.basename(src))
+        if os.path.exists(src) and (
+            not os.path.exists(dst) or open(src, "rb").read() != open(dst, "rb").read()
+        ):
+            shutil.copyfile(src, dst)  # copy only on change: keeps cythonize incremental
+    depends = [os.path.join(core, os.path.basename(h)) for h in headers]
     exts = [
-        Extension(f"evsefast._core.{name}", [os.path.join(core, f"{name}.py")], extra_compile_args=cflags)
+        Extension(f"evsefast._core.{name}", [os.path.join(core, f"{name}.py")],
+                  extra_compile_args=cflags + EXTRA_CFLAGS.get(name, []), depends=depends)
         for name in names
     ]
     built = cythonize(

@@ -171,3 +171,116 @@ def test_diode_fault_duration_is_tracked(kernels):
     assert clf.kernel.diode_fault_since_ms == 110.0 and clf.diode_fault_held_ms == 90.0
     car.run(210.0, high_V=9.0)  # set_levels(9, -12): healthy again
     assert clf.diode_fault_held_ms == 0.0 and not clf.kernel.diode_fault_active
+
+
+# ---- issue 14: decide by consequence, hysteresis ------------------------------------------------
+def blocks(kernels, *levels, duty=26.67, low=-12.0, noise=0.0):
+    """One 10 ms uint16 block per level (PWM at ``duty``; duty 100: constant level)."""
+    out = []
+    for k, hv in enumerate(levels):
+        s = api.cp_synth(kernels=kernels, duty_pct=duty, high_V=hv, low_V=low, noise_V=noise, seed=k + 1,
+                         t_us=137.0 * k)
+        buf = array("H", bytes(2000))
+        s.fill_u16(buf)
+        out.append(buf)
+    return out
+
+
+def feed_all(clf, bufs, t0):
+    """Feed blocks at t0, t0 + 10, ...; the (t_ms, state) of each change."""
+    changes = []
+    for k, buf in enumerate(bufs):
+        t = t0 + 10.0 * k
+        if clf.feed_u16(buf, t):
+            changes.append((t, clf.state))
+    return changes
+
+
+def in_c(kernels, **cfg):
+    cfg = dict(dict(debounce_fast_ms=20.0, debounce_slow_ms=250.0), **cfg)
+    clf = api.PilotClassifier(kernels=kernels, **cfg)
+    assert feed_all(clf, blocks(kernels, *[6.0] * 26), 10.0) == [(260.0, "C")]
+    return clf
+
+
+@pytest.mark.arm
+def test_leaving_c_on_any_mix_of_non_power_blocks(kernels):
+    """No single state persists (A, invalid, B, A, B), yet every block says "remove power": C is left
+    after debounce_fast_ms, to the state seen most (A and B twice: the latest, B), with a B block as
+    evidence."""
+    clf = in_c(kernels, debounce_fast_ms=40.0)
+    changes = feed_all(clf, blocks(kernels, 12.0, 7.5, 9.0, 12.0, 9.0, 9.0), 300.0)
+    assert changes == [(340.0, "B")]
+    d = clf.decision()
+    assert d.previous_state == "C" and d.since_ms == 300.0 and d.held_ms == 40.0
+    assert d.block_state == "B" and d.high_V == pytest.approx(9.0, abs=0.02)
+
+
+@pytest.mark.arm
+def test_leaving_c_on_invalid_levels_only_reports_invalid(kernels):
+    clf = in_c(kernels)
+    assert feed_all(clf, blocks(kernels, 7.5, 10.5, 7.5), 300.0) == [(320.0, "invalid")]
+
+
+@pytest.mark.arm
+def test_a_c_block_ends_the_run(kernels):
+    """C blocks in between are evidence the car still asks for power: the run restarts."""
+    clf = in_c(kernels)
+    assert feed_all(clf, blocks(kernels, 9.0, 9.0, 6.0, 9.0, 7.5, 6.0, 9.0), 300.0) == []
+    assert clf.state == "C"
+
+
+@pytest.mark.arm
+def test_entering_c_still_needs_c_to_persist(kernels):
+    clf = api.PilotClassifier(kernels=kernels, debounce_fast_ms=20.0, debounce_slow_ms=250.0)
+    levels = [9.0] * 3 + [6.0] * 20 + [9.0] + [6.0] * 26
+    changes = feed_all(clf, blocks(kernels, *levels), 10.0)
+    # B at 30; C from t=40 interrupted at t=240 by one B block: the hold restarts at 250
+    assert changes == [(30.0, "B"), (500.0, "C")]
+
+
+@pytest.mark.arm
+def test_hysteresis_keeps_the_state_at_a_band_corner(kernels):
+    """B read at 7.8 V (IEC's B band starts at 8 V): within 0.4 V of B, so still B; without hysteresis
+    it is an invalid level."""
+    for h, expect in ((0.4, []), (0.0, [(120.0, "invalid")])):
+        clf = api.PilotClassifier(kernels=kernels, hysteresis_V=h)
+        assert feed_all(clf, blocks(kernels, 9.0, 9.0, 9.0), 10.0) == [(30.0, "B")]
+        assert feed_all(clf, blocks(kernels, 7.8, 7.8, 7.8, 7.8), 100.0) == expect
+
+
+@pytest.mark.arm
+def test_hysteresis_joins_corner_blocks_to_the_next_state(kernels):
+    """From A, blocks alternate between 7.9 V (invalid, near B) and 8.1 V (B): B holds from the first
+    of them; 7.5 V (not near any band) would restart the hold."""
+    clf = api.PilotClassifier(kernels=kernels)
+    assert feed_all(clf, blocks(kernels, 12.0, 12.0, 12.0), 10.0) == [(30.0, "A")]
+    assert feed_all(clf, blocks(kernels, 7.9, 8.1, 7.9, 8.1), 100.0) == [(120.0, "B")]
+    assert clf.decision().since_ms == 100.0
+    clf = api.PilotClassifier(kernels=kernels)
+    feed_all(clf, blocks(kernels, 12.0, 12.0, 12.0), 10.0)
+    assert feed_all(clf, blocks(kernels, 7.5, 8.1, 8.1, 8.1), 100.0) == [(130.0, "B")]
+
+
+@pytest.mark.arm
+def test_reject_unstable_still_leaves_c(kernels):
+    """Unstable blocks are no evidence with reject_unstable, except that C/D is left on them."""
+    clf = in_c(kernels, reject_unstable=True)
+    bufs = blocks(kernels, 9.0, 9.0, 9.0, noise=1.0)
+    assert feed_all(clf, bufs, 300.0) == [(320.0, "B")]
+    assert clf.block.unstable
+
+
+@pytest.mark.arm
+def test_diode_fault_has_hysteresis(kernels):
+    """-13.2 V (divider drift) is outside the -13..-11 V band but within 0.4 V of it: no fault;
+    -9 V (shorted diode) starts one, which then holds until the low level is back inside the band."""
+    clf = api.PilotClassifier(kernels=kernels)
+    feed_all(clf, blocks(kernels, 9.0, 9.0, 9.0, low=-13.2), 10.0)
+    assert clf.state == "B" and clf.block.diode_fault and not clf.kernel.diode_fault_active
+    feed_all(clf, blocks(kernels, 9.0, 9.0, low=-9.0), 40.0)
+    assert clf.kernel.diode_fault_active and clf.diode_fault_held_ms == 10.0
+    feed_all(clf, blocks(kernels, 9.0, low=-13.2), 60.0)
+    assert clf.kernel.diode_fault_active and clf.diode_fault_held_ms == 20.0
+    feed_all(clf, blocks(kernels, 9.0, low=-12.0), 70.0)
+    assert not clf.kernel.diode_fault_active and clf.diode_fault_held_ms == 0.0

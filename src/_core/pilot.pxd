@@ -2,6 +2,28 @@
 cimport cython
 
 cdef int _S_UNKNOWN, _S_A, _S_B, _S_C, _S_D, _S_E, _S_F, _S_INVALID
+cdef double _NAN
+
+# the per-sample passes of block_u16 in C (pilotscan.h; pilotscan.py is their plain-Python twin)
+cdef extern from "pilotscan.h":
+    void evf_hist_u16(const unsigned short *s, Py_ssize_t n, int shift, long maxc,
+                      unsigned int *hist) noexcept nogil
+    void evf_sums_u16(const unsigned short *s, Py_ssize_t n, long midc, long settle, long maxc,
+                      long tlo, long tw, long blo, long bw, long long *acc) noexcept nogil
+
+cdef bint _NATIVE
+
+cdef inline bint _native_scan() noexcept:
+    return True
+
+cdef inline void _scan_hist(const unsigned short[::1] s, Py_ssize_t n, int shift, long maxc,
+                            unsigned int *hist) noexcept:
+    evf_hist_u16(&s[0], n, shift, maxc, hist)
+
+cdef inline void _scan_sums(const unsigned short[::1] s, Py_ssize_t n, long midc, long settle,
+                            long maxc, long tlo, long tw, long blo, long bw,
+                            long long *acc) noexcept:
+    evf_sums_u16(&s[0], n, midc, settle, maxc, tlo, tw, blo, bw, acc)
 
 
 @cython.final
@@ -17,14 +39,21 @@ cdef class PilotConfig:
     cdef public double e_min_V, e_max_V, f_min_V, f_max_V, neg_min_V, neg_max_V
     cdef public double debounce_fast_ms, debounce_slow_ms
     cdef public bint reject_unstable
+    cdef public double hysteresis_V
+    cdef public long max_outliers, settle_samples
+
+    @cython.locals(m=long)
+    cpdef long plateau_min_samples(self) noexcept
 
 
 @cython.final
 cdef class PilotBlock:
     cdef public int state
-    cdef public Py_ssize_t n_samples, n_valid, n_rejected
+    cdef public Py_ssize_t n_samples, n_valid, n_rejected, n_high, n_low
     cdef public double high_V, low_V, sigma_high_V, sigma_low_V, duty_pct, mid_pct
     cdef public bint pwm, diode_fault, unstable
+    cdef unsigned int _hist[65]
+    cdef long long _acc[9]
 
     cpdef void clear(self) noexcept
     cpdef void copy_from(self, PilotBlock other) noexcept
@@ -34,23 +63,45 @@ cdef inline double _sqrt(double x) noexcept
 
 cpdef int classify_level(PilotConfig cfg, double level_V) noexcept
 
-@cython.locals(hi=double, lo=double, sh=double, sl=double, m=double, mps=Py_ssize_t, state=int)
-cdef int _finish(PilotBlock out, PilotConfig cfg, Py_ssize_t n_valid, Py_ssize_t above,
-                 Py_ssize_t nt, double st, double sst, Py_ssize_t nb, double sb, double ssb,
-                 double top_ref, double bot_ref, double scale, double offset, bint swing) noexcept
+@cython.locals(h=double)
+cpdef bint near_band(PilotConfig cfg, int state, double lo_V, double hi_V, bint pwm) noexcept
 
-@cython.locals(n=Py_ssize_t, i=Py_ssize_t, s=long, s1=long, s2=long, s3=long, mn=long, mx=long, mn1=long, mx1=long,
-               mn2=long, mx2=long, mn3=long, mx3=long, maxc=long, lim=long,
-               nrej=Py_ssize_t, n_valid=Py_ssize_t, scale=double, swing=bint, w=long,
-               top=long, bot=long, mid2=long, above=Py_ssize_t, nt=Py_ssize_t, nb=Py_ssize_t,
-               st=cython.longlong, sst=cython.longlong, sb=cython.longlong, ssb=cython.longlong,
-               d=long, e=long, t=long, b=long)
+@cython.locals(hi=double, lo=double, sh=double, sl=double, m=double, state=int)
+cdef int _finish(PilotBlock out, PilotConfig cfg, Py_ssize_t n_valid, bint pwm, bint glitch,
+                 double duty, Py_ssize_t nt, double st, double sst, Py_ssize_t nb, double sb,
+                 double ssb, double top_ref, double bot_ref, double scale, double offset) noexcept
+
+cdef int _empty(PilotBlock out, Py_ssize_t n, Py_ssize_t nrej) noexcept
+
+@cython.locals(m1=int, m2=int, p1=long, p2=long, p=long, b=int)
+cdef (int, int, long) _modes(unsigned int *hist, int nbins, int dist) noexcept
+
+@cython.locals(n=Py_ssize_t, b=int, k=int)
+cpdef tuple scan_u16(PilotBlock out, const unsigned short[::1] samples, int shift, long maxc,
+                     long midc, long settle, long tlo, long tw, long blo, long bw)
+
+@cython.locals(b=int, k=int)
+cdef void _zero(PilotBlock out) noexcept
+
+@cython.locals(n=Py_ssize_t, maxc=long, acc='long long *', hist='unsigned int *', shift=int,
+               nrej=Py_ssize_t, n_valid=Py_ssize_t, scale=double, bin_V=double, dist=int,
+               m1=int, m2=int, p2=long, w=long, pwm=bint, duty=double, top=int, bot=int,
+               ct=long, cb=long, midc=long, settle=long)
 cpdef int block_u16(PilotBlock out, const unsigned short[::1] samples, PilotConfig cfg)
 
-@cython.locals(n=Py_ssize_t, i=Py_ssize_t, v=double, mn=double, mx=double, vmin=double,
-               vmax=double, nrej=Py_ssize_t, n_valid=Py_ssize_t, swing=bint, w=double,
-               top=double, bot=double, mid=double, above=Py_ssize_t, nt=Py_ssize_t,
-               nb=Py_ssize_t, st=double, sst=double, sb=double, ssb=double, d=double, e=double)
+@cython.locals(i=Py_ssize_t, v=double, d=double, above=Py_ssize_t, nt=Py_ssize_t,
+               nb=Py_ssize_t, st=double, sst=double, sb=double, ssb=double, run_hi=Py_ssize_t,
+               run_lo=Py_ssize_t, w=cython.longlong, whigh=cython.longlong, wvalid=cython.longlong)
+cdef (double, double, double, double) _f32_sums(const float[::1] samples, Py_ssize_t n, double mid,
+                                                Py_ssize_t settle, double vmin, double vmax,
+                                                double tlo, double tw, double blo, double bw,
+                                                long long *acc) noexcept
+
+@cython.locals(n=Py_ssize_t, i=Py_ssize_t, b=int, v=double, vmin=double, vmax=double, inv=double,
+               hist='unsigned int *', acc='long long *', nrej=Py_ssize_t, n_valid=Py_ssize_t,
+               bin_V=double, dist=int, m1=int, m2=int, p2=long, w=double, pwm=bint, duty=double,
+               top=int, bot=int, ct=double, cb=double, mid=double, settle=Py_ssize_t,
+               st=double, sst=double, sb=double, ssb=double)
 cpdef int block_f32(PilotBlock out, const float[::1] samples, PilotConfig cfg)
 
 cpdef bint removes_power(int state) noexcept
@@ -59,15 +110,25 @@ cpdef bint removes_power(int state) noexcept
 @cython.final
 cdef class PilotClassifier:
     cdef public PilotConfig cfg
-    cdef public PilotBlock block, decided
-    cdef public int state, previous_state, candidate
-    cdef public double since_ms, decided_ms, held_ms, candidate_since_ms, t_ms
-    cdef public long long blocks, changes
+    cdef public PilotBlock block, decided, leave_evidence
+    cdef public int state, previous_state, candidate, leave_best
+    cdef public double since_ms, decided_ms, held_ms, candidate_since_ms, t_ms, leave_since_ms
+    cdef public double candidate_lo_V, candidate_hi_V
+    cdef public bint candidate_pwm
+    cdef public long long blocks, changes, leave_blocks
     cdef public bint diode_fault_active
     cdef public double diode_fault_since_ms, diode_fault_held_ms
+    cdef long _leave_counts[8]
 
     cpdef void reset(self)
-    @cython.locals(blk=PilotBlock, raw=int, held=double, need=double)
+    @cython.locals(fault=bint, h=double)
+    cdef void _diode(self, PilotBlock blk, double t_ms) noexcept
+    @cython.locals(raw=int)
+    cdef int _effective(self, PilotBlock blk) noexcept
+    cdef int _decide(self, int state, double since_ms, double t_ms, PilotBlock evidence) noexcept
+    @cython.locals(counts='long *', best=int, k=int)
+    cdef int _leave(self, int eff, PilotBlock blk, double t_ms) noexcept
+    @cython.locals(blk=PilotBlock, eff=int, skip=bint, cur=int, held=double, need=double, v=double)
     cdef int _step(self, double t_ms) noexcept
     cpdef int feed_u16(self, const unsigned short[::1] samples, double t_ms)
     cpdef int feed_f32(self, const float[::1] samples, double t_ms)

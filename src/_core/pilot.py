@@ -4,36 +4,78 @@ Input is a block of samples of the CP line taken without synchronisation to the 
 ADC counts with a linear calibration ``V = count * volts_per_count + offset_V``, or float32 volts.
 Nothing here reads a clock: the streaming classifier gets each block's time (``t_ms``) handed in.
 
-One block, two passes over the samples, no allocation:
+One block: the plateaus are the *modes* of the sample distribution (no allocation; three passes)
+-----------------------------------------------------------------------------------------------
+1. A 64-bin histogram of the valid samples (uint16: ``count >> (adc_bits - 6)``, 0.47 V bins at
+   12 bits; float32: 64 bins over ``[valid_min_V, valid_max_V]``).  A uint16 sample above the ADC
+   range or a float32 one outside ``[valid_min_V, valid_max_V]`` / NaN is rejected and counted.
+2. The first plateau is the densest pair of adjacent bins; the second the densest pair at least
+   ``pwm_min_swing_V`` away from it.  PWM is present when the second holds at least
+   ``max(min_plateau_samples, max_outliers + 1)`` samples; then the higher pair is the top
+   plateau, the lower the bottom one and the mid level lies halfway between their centres.  The
+   bottom one must lie below the E band (a PWM's low phase is the EVSE's -12 V, or -high through
+   a shorted diode): two plateaus above it are a level change inside the block, not PWM.
+   Without PWM the block is one plateau (samples far from it, too few for a second plateau, make
+   it *unstable*: a glitch).
+3. One pass over the samples: each valid sample is high (above the mid level) or low; a plateau's
+   samples are those of its side within ``plateau_window_V`` of its centre whose ``settle_samples``
+   predecessors (inside the block) are valid and on the same side; sums of their deviations and
+   squared deviations (exact integers for counts) give the plateau's mean and standard deviation.
+   (If a plateau has no settled sample, e.g. one sample per PWM pulse, the pass runs again
+   without the settling rule.)
 
-1. min / max (counts or volts) of the valid samples.  A sample above the ADC range (uint16) or
-   outside ``[valid_min_V, valid_max_V]`` / NaN (float32) is rejected and counted.
-2. If max - min < ``pwm_min_swing_V`` the block is one plateau (constant level: every sample is in
-   it).  Otherwise the *top plateau* is the samples within ``plateau_window_V`` of the max and the
-   *bottom plateau* those within ``plateau_window_V`` of the min: trimmed means around the extremes,
-   so edge samples (finite rise time) and the other level never enter a plateau's mean.  The same
-   pass counts the samples above the mid level (duty) and sums each plateau's deviations and
-   squared deviations (exact integers for counts) for its mean and standard deviation.
+Outliers: the modes are counts, so isolated outliers (spikes, bursts, contact arcing) cannot
+become an anchor however far they reach; up to ``max_outliers`` samples may even share one
+0.94 V level band without being taken for a plateau.  An outlier inside a plateau's side but
+outside its window, or within ``settle_samples`` after it, is left out of the plateau; one that
+lands in the other side moves the duty by one sample.  Cost: the histogram pass (about 3
+instructions per sample) and the settling masks of pass 3.
 
-PWM is present when the swing is large enough and both plateaus hold ``min_plateau_samples``; then
-``high_V`` / ``low_V`` are the plateau means and ``duty_pct`` = samples above mid / valid samples.
-Without PWM the level is the bigger plateau's mean, ``high_V == low_V``, and duty is 100 % (or 0 %
-at or below the F band, constant -12 V).  The raw state is the first band (A, B, C, D, E, F) that
-holds ``high_V`` (F only without PWM), else invalid.  ``diode_fault``: PWM present but ``low_V``
-outside ``[neg_min_V, neg_max_V]``.  ``unstable``: a plateau's sigma above ``unstable_sigma_V``,
-more than ``unstable_mid_pct`` % of the samples in neither plateau (level change inside the block,
-heavy noise), or a swing with a plateau too small for PWM (a glitch).
+Settling: after each edge, the ``settle_samples`` samples (default 2: 20 us at 100 kS/s) are
+not plateau samples, so RC edges (20 us), the diode knee, overshoot and ringing (20 % of the
+swing) stay out of the plateau means; a plateau window centred on the mode (not hung from the
+extreme) keeps later ringing that reaches beyond ``plateau_window_V`` out too.
 
-Duty resolution: unsynchronised sampling at period Ts miscounts at most one sample per PWM edge
-pair, so a block of whole PWM periods measures duty within 100 * Ts / 1000 us percent.
+Results: ``high_V`` / ``low_V`` are the plateau means (without PWM ``high_V == low_V``), the
+state the first band (A, B, C, D, E, F) that holds ``high_V`` (F only without PWM), else invalid.
+``duty_pct`` is the share of high samples, each weighted by a triangular window over the block
+(sample ``i`` of ``n`` weighs ``min(i + 1, n - i)``): a block that is not a whole number of PWM
+periods biases a plain count by up to a quarter period, the window makes that error quadratic
+in ``T_pwm / T_block`` and needs no edge detection (a burst cannot fake an edge).  Without PWM
+duty is 100 % (0 % at or below the F band).  Duty resolution per block, in percentage points:
+``100 * Ts / T_pwm`` (each period's high time is counted to within a sample: 1 at 100 kS/s and
+1 kHz) ``+ 32 * (T_pwm / T_block) ** 2`` (the window's leakage: 0.33 for 10 ms blocks)
+``+ 200 * k / n`` for ``k`` outlier samples; averaged over blocks the first term goes to 0 when
+the ADC clock is not locked to the PWM.  Duty is measured at the mid level: edges whose halves
+differ (the EV diode's knee: a slower time constant above the knee) shift it by the difference
+of the two mid-crossing delays over the period (0.2 points for 2 us below / 4 us above).
+``diode_fault``: PWM present but ``low_V`` outside ``[neg_min_V, neg_max_V]``.
+``unstable``: a plateau's sigma above ``unstable_sigma_V``, more than ``unstable_mid_pct`` % of
+the valid samples in neither plateau (edges, a level change inside the block, heavy noise), or a
+glitch.
 
-Streaming (:class:`PilotClassifier`): a new raw state becomes the reported state once it has held
-for ``debounce_fast_ms`` (changes that remove power: to A, B, E, F or invalid) or
-``debounce_slow_ms`` (to C or D).  ``t_ms`` is the time of a block's newest sample; the hold is
-measured from the first block that showed the candidate state, so it is never over-estimated.
-An empty block is no evidence (ignored).  A diode fault does not change the state; the classifier
-tracks how long it has lasted without a break (``diode_fault_active``, ``diode_fault_held_ms``).  With ``reject_unstable`` an unstable block is no
-evidence either and cancels a pending candidate (Yeti's variance gate: keep the last state).
+Streaming (:class:`PilotClassifier`); ``t_ms`` is the time of a block's newest sample
+-----------------------------------------------------------------------------------
+* Decide by consequence: every state but C and D removes power.  While the reported state is C
+  or D, blocks that are not C/D (any mix of A, B, E, F, invalid) start a run; once the run has
+  lasted ``debounce_fast_ms`` (first to latest block) the classifier leaves C/D and reports the
+  most plausible state of the run (the valid state seen in most blocks, latest on a tie; invalid
+  only if no block was valid) with the latest block of that state as evidence.  A C or D block
+  ends the run.
+* Otherwise a new state becomes the reported one once it has held for ``debounce_fast_ms``
+  (changes that remove power: to A, B, E, F or invalid) or ``debounce_slow_ms`` (to C or D),
+  measured from the first block that showed it, so a hold is never over-estimated.
+* Hysteresis: a block whose level lies outside every band (invalid) but within ``hysteresis_V``
+  of the reported state's band, or else of the pending candidate's, counts as that state; and
+  when a state follows invalid blocks whose levels all lay within ``hysteresis_V`` of its band,
+  its hold starts with them (IEC 61851-1 A.4.11's optional hysteresis; defaults and their source
+  beside the band tables in the docstring of evsefast.pilot).
+* An empty block is no evidence (ignored).  With ``reject_unstable`` an unstable block is no
+  evidence either and cancels a pending candidate (Yeti's variance gate), except that it still
+  counts toward leaving C/D when it is not C/D itself (power comes off on any doubt).
+* Diode check: a diode fault starts with a block whose ``low_V`` lies outside the negative band
+  widened by ``hysteresis_V`` and lasts while blocks show ``diode_fault`` (``diode_fault_active``,
+  ``diode_fault_held_ms``: how long without a break); it does not change the state.
 """
 
 # typed constants for the kernel (module-level C ints are not Python attributes when compiled) ...
@@ -55,10 +97,17 @@ STATE_E = 5
 STATE_F = 6
 STATE_INVALID = 7
 STATE_NAMES = ("unknown", "A", "B", "C", "D", "E", "F", "invalid")
+_NAN = float("nan")
+
+try:
+    _NATIVE = _native_scan()  # the compiled build: the passes of pilotscan.h (see the .pxd)
+except NameError:  # plain Python: the same passes in pilotscan.py
+    _NATIVE = False
+    from .pilotscan import hist_u16, sums_u16
 
 
 class PilotConfig:
-    """Calibration, bands and debounce times (volts and milliseconds); no checks here."""
+    """Calibration, bands, plateau rules and debounce times (volts, milliseconds); no checks."""
 
     def __init__(self, volts_per_count=30.0 / 4095.0, offset_V=-15.0, adc_bits=12,
                  valid_min_V=-15.0, valid_max_V=15.0,
@@ -68,7 +117,8 @@ class PilotConfig:
                  c_min_V=5.0, c_max_V=7.0, d_min_V=2.0, d_max_V=4.0,
                  e_min_V=-1.1, e_max_V=1.1, f_min_V=-13.0, f_max_V=-11.0,
                  neg_min_V=-13.0, neg_max_V=-11.0,
-                 debounce_fast_ms=20.0, debounce_slow_ms=250.0, reject_unstable=False):
+                 debounce_fast_ms=20.0, debounce_slow_ms=250.0, reject_unstable=False,
+                 hysteresis_V=0.4, max_outliers=4, settle_samples=2):
         self.volts_per_count = volts_per_count
         self.offset_V = offset_V
         self.adc_bits = adc_bits
@@ -97,12 +147,22 @@ class PilotConfig:
         self.debounce_fast_ms = debounce_fast_ms
         self.debounce_slow_ms = debounce_slow_ms
         self.reject_unstable = reject_unstable
+        self.hysteresis_V = hysteresis_V
+        self.max_outliers = max_outliers
+        self.settle_samples = settle_samples
+
+    def plateau_min_samples(self):
+        """Samples the second plateau needs for PWM: max(min_plateau_samples, max_outliers + 1)."""
+        m = self.max_outliers + 1
+        return self.min_plateau_samples if self.min_plateau_samples > m else m
 
 
 class PilotBlock:
     """The evidence of one block (filled in place by ``block_u16`` / ``block_f32``)."""
 
     def __init__(self):
+        self._hist = [0] * 65  # scratch of the passes (no allocation per block)
+        self._acc = [0] * 9
         self.clear()
 
     def clear(self):
@@ -110,6 +170,8 @@ class PilotBlock:
         self.n_samples = 0
         self.n_valid = 0
         self.n_rejected = 0
+        self.n_high = 0
+        self.n_low = 0
         self.high_V = 0.0
         self.low_V = 0.0
         self.sigma_high_V = 0.0
@@ -125,6 +187,8 @@ class PilotBlock:
         self.n_samples = other.n_samples
         self.n_valid = other.n_valid
         self.n_rejected = other.n_rejected
+        self.n_high = other.n_high
+        self.n_low = other.n_low
         self.high_V = other.high_V
         self.low_V = other.low_V
         self.sigma_high_V = other.sigma_high_V
@@ -138,7 +202,8 @@ class PilotBlock:
     def as_dict(self):
         return {
             "state": STATE_NAMES[self.state], "n_samples": self.n_samples, "n_valid": self.n_valid,
-            "n_rejected": self.n_rejected, "high_V": self.high_V, "low_V": self.low_V,
+            "n_rejected": self.n_rejected, "n_high": self.n_high, "n_low": self.n_low,
+            "high_V": self.high_V, "low_V": self.low_V,
             "sigma_high_V": self.sigma_high_V, "sigma_low_V": self.sigma_low_V,
             "duty_pct": self.duty_pct, "mid_pct": self.mid_pct, "pwm": self.pwm,
             "diode_fault": self.diode_fault, "unstable": self.unstable,
@@ -171,9 +236,28 @@ def classify_level(cfg, level_V):
     return _S_INVALID
 
 
-def _finish(out, cfg, n_valid, above, nt, st, sst, nb, sb, ssb, top_ref, bot_ref, scale, offset,
-            swing):
-    """Turn pass-2 sums (top plateau: deviations above top_ref, bottom: below bot_ref) into volts."""
+def near_band(cfg, state, lo_V, hi_V, pwm):
+    """True if the levels ``[lo_V, hi_V]`` lie within ``hysteresis_V`` of ``state``'s band (F: only
+    without PWM); False for NaN levels."""
+    h = cfg.hysteresis_V
+    if state == _S_A:
+        return cfg.a_min_V - h <= lo_V and hi_V <= cfg.a_max_V + h
+    if state == _S_B:
+        return cfg.b_min_V - h <= lo_V and hi_V <= cfg.b_max_V + h
+    if state == _S_C:
+        return cfg.c_min_V - h <= lo_V and hi_V <= cfg.c_max_V + h
+    if state == _S_D:
+        return cfg.d_min_V - h <= lo_V and hi_V <= cfg.d_max_V + h
+    if state == _S_E:
+        return cfg.e_min_V - h <= lo_V and hi_V <= cfg.e_max_V + h
+    if state == _S_F:
+        return not pwm and cfg.f_min_V - h <= lo_V and hi_V <= cfg.f_max_V + h
+    return False
+
+
+def _finish(out, cfg, n_valid, pwm, glitch, duty, nt, st, sst, nb, sb, ssb, top_ref, bot_ref,
+            scale, offset):
+    """Turn the plateau sums (deviations above top_ref / bot_ref) into volts, state and flags."""
     hi = 0.0
     lo = 0.0
     sh = 0.0
@@ -184,40 +268,28 @@ def _finish(out, cfg, n_valid, above, nt, st, sst, nb, sb, ssb, top_ref, bot_ref
         sh = _sqrt(sst / nt - m * m) * scale
     if nb > 0:
         m = sb / nb
-        lo = (bot_ref - m) * scale + offset
+        lo = (bot_ref + m) * scale + offset
         sl = _sqrt(ssb / nb - m * m) * scale
-    mps = cfg.min_plateau_samples
-    out.mid_pct = 0.0
+    out.n_high = nt
+    out.n_low = nb
+    out.mid_pct = (n_valid - nt - nb) * 100.0 / n_valid
     out.diode_fault = False
-    out.unstable = False
-    if swing and nt >= mps and nb >= mps:
-        out.pwm = True
-        out.high_V = hi
+    out.unstable = glitch or out.mid_pct > cfg.unstable_mid_pct or sh > cfg.unstable_sigma_V
+    out.pwm = pwm
+    out.high_V = hi
+    out.sigma_high_V = sh
+    if pwm:
         out.low_V = lo
-        out.sigma_high_V = sh
         out.sigma_low_V = sl
-        out.duty_pct = above * 100.0 / n_valid
-        out.mid_pct = (n_valid - nt - nb) * 100.0 / n_valid
+        out.duty_pct = duty
         state = classify_level(cfg, hi)
         if not (cfg.neg_min_V <= lo <= cfg.neg_max_V):
             out.diode_fault = True
-        if sh > cfg.unstable_sigma_V or sl > cfg.unstable_sigma_V or out.mid_pct > cfg.unstable_mid_pct:
+        if sl > cfg.unstable_sigma_V:
             out.unstable = True
     else:
-        out.pwm = False
-        if swing:
-            # a glitch: one plateau too small for PWM; the level is the bigger plateau
-            out.unstable = True
-            out.mid_pct = (n_valid - nt - nb) * 100.0 / n_valid
-            if nb > nt:
-                hi = lo
-                sh = sl
-        out.high_V = hi
         out.low_V = hi
-        out.sigma_high_V = sh
         out.sigma_low_V = sh
-        if sh > cfg.unstable_sigma_V:
-            out.unstable = True
         if hi <= cfg.f_max_V:
             out.duty_pct = 0.0
             state = _S_F if hi >= cfg.f_min_V else _S_INVALID
@@ -228,179 +300,221 @@ def _finish(out, cfg, n_valid, above, nt, st, sst, nb, sb, ssb, top_ref, bot_ref
     return state
 
 
+def _empty(out, n, nrej):
+    out.clear()
+    out.n_samples = n
+    out.n_rejected = nrej
+    return _S_INVALID
+
+
+def _modes(hist, nbins, dist):
+    """(first, second, second's count): the densest pair of adjacent bins and the densest pair at
+    least ``dist`` bins away from it (second -1 if none); a pair is named by its lower bin."""
+    m1 = 0
+    p1 = -1
+    for b in range(nbins - 1):
+        p = hist[b] + hist[b + 1]
+        if p > p1:
+            p1 = p
+            m1 = b
+    m2 = -1
+    p2 = 0
+    for b in range(nbins - 1):
+        if b <= m1 - dist or b >= m1 + dist:
+            p = hist[b] + hist[b + 1]
+            if p > p2:
+                p2 = p
+                m2 = b
+    return m1, m2, p2
+
+
+def scan_u16(out, samples, shift, maxc, midc, settle, tlo, tw, blo, bw):
+    """The raw passes of ``block_u16`` (histogram, then sums) into ``out``'s scratch; returns
+    ``(histogram, acc)`` as lists (see pilotscan.py).  For tests: the compiled build runs the C
+    twin, the plain build pilotscan.py."""
+    n = len(samples)
+    if _NATIVE:
+        if n > 0:
+            _scan_hist(samples, n, shift, maxc, out._hist)
+            _scan_sums(samples, n, midc, settle, maxc, tlo, tw, blo, bw, out._acc)
+        else:
+            _zero(out)
+    else:
+        hist_u16(samples, n, shift, maxc, out._hist)
+        sums_u16(samples, n, midc, settle, maxc, tlo, tw, blo, bw, out._acc)
+    return [out._hist[b] for b in range(65)], [out._acc[k] for k in range(9)]
+
+
+def _zero(out):
+    for b in range(65):
+        out._hist[b] = 0
+    for k in range(9):
+        out._acc[k] = 0
+
+
 def block_u16(out, samples, cfg):
     """Classify one block of uint16 ADC counts into ``out`` (a PilotBlock); returns the raw state."""
     n = len(samples)
     out.n_samples = n
+    if n == 0:
+        return _empty(out, 0, 0)
     maxc = cfg.max_count
-    # pass 1: extremes, four interleaved min/max chains (the common case: no sample above range)
-    mn = 65535
-    mx = 0
-    mn1 = 65535
-    mx1 = 0
-    mn2 = 65535
-    mx2 = 0
-    mn3 = 65535
-    mx3 = 0
-    i = 0
-    while i + 3 < n:
-        s = samples[i]
-        s1 = samples[i + 1]
-        s2 = samples[i + 2]
-        s3 = samples[i + 3]
-        mn = s if s < mn else mn
-        mx = s if s > mx else mx
-        mn1 = s1 if s1 < mn1 else mn1
-        mx1 = s1 if s1 > mx1 else mx1
-        mn2 = s2 if s2 < mn2 else mn2
-        mx2 = s2 if s2 > mx2 else mx2
-        mn3 = s3 if s3 < mn3 else mn3
-        mx3 = s3 if s3 > mx3 else mx3
-        i += 4
-    while i < n:
-        s = samples[i]
-        mn = s if s < mn else mn
-        mx = s if s > mx else mx
-        i += 1
-    mn1 = mn3 if mn3 < mn1 else mn1
-    mx1 = mx3 if mx3 > mx1 else mx1
-    mn = mn2 if mn2 < mn else mn
-    mx = mx2 if mx2 > mx else mx
-    mn = mn1 if mn1 < mn else mn
-    mx = mx1 if mx1 > mx else mx
-    nrej = 0
-    if mx > maxc:
-        mn = 65535
-        mx = 0
-        for i in range(n):
-            s = samples[i]
-            if s > maxc:
-                nrej += 1
-            else:
-                mn = s if s < mn else mn
-                mx = s if s > mx else mx
+    acc = out._acc
+    hist = out._hist
+    shift = cfg.adc_bits - 6 if cfg.adc_bits > 6 else 0
+    if _NATIVE:
+        _scan_hist(samples, n, shift, maxc, hist)
+    else:
+        hist_u16(samples, n, shift, maxc, out._hist)
+    nrej = hist[64]
     n_valid = n - nrej
     out.n_valid = n_valid
     out.n_rejected = nrej
     if n_valid == 0:
-        out.clear()
-        out.n_samples = n
-        out.n_rejected = nrej
-        return _S_INVALID
+        return _empty(out, n, nrej)
     scale = cfg.volts_per_count
-    swing = (mx - mn) * scale >= cfg.pwm_min_swing_V
+    bin_V = scale * (1 << shift)
+    dist = int(cfg.pwm_min_swing_V / bin_V)
+    if dist * bin_V < cfg.pwm_min_swing_V:
+        dist += 1
+    if dist < 2:
+        dist = 2
+    m1, m2, p2 = _modes(hist, (maxc >> shift) + 1, dist)
+    w = int(cfg.plateau_window_V / scale)
+    top = m1 if m1 > m2 else m2
+    bot = m2 if m1 > m2 else m1
+    ct = (top + 1) << shift
+    cb = (bot + 1) << shift
+    # a PWM's low phase is the EVSE's -12 V (or -high through a shorted diode): two plateaus
+    # above the E band are a level change inside the block, not PWM
+    pwm = p2 >= cfg.plateau_min_samples() and cb * scale + cfg.offset_V < cfg.e_min_V
+    duty = 0.0
+    if pwm:
+        midc = (ct + cb) >> 1
+        settle = cfg.settle_samples
+        while True:
+            if _NATIVE:
+                _scan_sums(samples, n, midc, settle, maxc, ct - w, 2 * w, cb - w, 2 * w, acc)
+            else:
+                sums_u16(samples, n, midc, settle, maxc, ct - w, 2 * w, cb - w, 2 * w, out._acc)
+            if (acc[1] > 0 and acc[4] > 0) or settle == 0:
+                break
+            settle = 0  # no settled sample on a side (one sample per pulse): plain windows
+        duty = acc[7] * 100.0 / acc[8]
+    else:
+        ct = (m1 + 1) << shift
+        cb = 0
+        if _NATIVE:
+            _scan_sums(samples, n, -1, 0, maxc, ct - w, 2 * w, 0, -1, acc)
+        else:
+            sums_u16(samples, n, -1, 0, maxc, ct - w, 2 * w, 0, -1, out._acc)
+    return _finish(out, cfg, n_valid, pwm, p2 > 0 and not pwm, duty, acc[1], acc[2], acc[3],
+                   acc[4], acc[5], acc[6], ct - w, cb - w, scale, cfg.offset_V)
+
+
+def _f32_sums(samples, n, mid, settle, vmin, vmax, tlo, tw, blo, bw, acc):
+    """pilotscan.sums_u16 for float32 volts: the same rule with valid = vmin <= v <= vmax; the
+    counts and weights go to ``acc``, the four sums are returned."""
     above = 0
     nt = 0
-    st = 0
-    sst = 0
     nb = 0
-    sb = 0
-    ssb = 0
-    if not swing:
-        # one plateau: every valid sample, deviations above the min
-        top = mn
-        bot = mn
-        for i in range(n):
-            s = samples[i]
-            if s <= maxc:
-                d = s - mn
-                st += d
-                sst += d * d
-        nt = n_valid
-        return _finish(out, cfg, n_valid, 0, nt, st, sst, 0, 0, 0, top, bot, scale,
-                       cfg.offset_V, swing)
-    w = int(cfg.plateau_window_V / scale)
-    top = mx - w
-    bot = mn + w
-    mid2 = mn + mx
-    # pass 2: each sample is on one side of the mid level; a plateau is the part of its side
-    # within the window of the extreme (exact integer sums of the deviations from the window edge)
-    if nrej:
-        lim = maxc  # rejected samples are above the max: keep them out of the top side
-    else:
-        lim = 65535
+    st = 0.0
+    sst = 0.0
+    sb = 0.0
+    ssb = 0.0
+    whigh = 0
+    wvalid = 0
+    run_hi = 0
+    run_lo = 0
     for i in range(n):
-        s = samples[i]
-        if 2 * s > mid2:
-            if s <= lim:
-                above += 1
-                d = s - top
-                if d >= 0:
+        v = samples[i]
+        if not (vmin <= v <= vmax):  # also NaN
+            run_hi = 0
+            run_lo = 0
+            continue
+        w = i + 1 if i + 1 < n - i else n - i
+        wvalid += w
+        if v > mid:
+            above += 1
+            whigh += w
+            if run_hi >= settle or run_hi == i:
+                d = v - tlo
+                if 0.0 <= d <= tw:
                     nt += 1
                     st += d
                     sst += d * d
+            run_hi += 1
+            run_lo = 0
         else:
-            e = bot - s
-            if e >= 0:
-                nb += 1
-                sb += e
-                ssb += e * e
-    return _finish(out, cfg, n_valid, above, nt, st, sst, nb, sb, ssb, top, bot, scale,
-                   cfg.offset_V, swing)
+            if run_lo >= settle or run_lo == i:
+                d = v - blo
+                if 0.0 <= d <= bw:
+                    nb += 1
+                    sb += d
+                    ssb += d * d
+            run_lo += 1
+            run_hi = 0
+    acc[0] = above
+    acc[1] = nt
+    acc[4] = nb
+    acc[7] = whigh
+    acc[8] = wvalid
+    return st, sst, sb, ssb
 
 
 def block_f32(out, samples, cfg):
     """Classify one block of float32 volts into ``out`` (a PilotBlock); returns the raw state."""
     n = len(samples)
     out.n_samples = n
+    if n == 0:
+        return _empty(out, 0, 0)
     vmin = cfg.valid_min_V
     vmax = cfg.valid_max_V
-    mn = 1e300
-    mx = -1e300
-    nrej = 0
+    hist = out._hist
+    acc = out._acc
+    for b in range(65):
+        hist[b] = 0
+    inv = 64.0 / (vmax - vmin)
     for i in range(n):
         v = samples[i]
         if vmin <= v <= vmax:  # false for NaN
-            mn = v if v < mn else mn
-            mx = v if v > mx else mx
+            b = int((v - vmin) * inv)
+            hist[b if b < 64 else 63] += 1
         else:
-            nrej += 1
+            hist[64] += 1
+    nrej = hist[64]
     n_valid = n - nrej
     out.n_valid = n_valid
     out.n_rejected = nrej
     if n_valid == 0:
-        out.clear()
-        out.n_samples = n
-        out.n_rejected = nrej
-        return _S_INVALID
-    swing = mx - mn >= cfg.pwm_min_swing_V
-    above = 0
-    nt = 0
-    st = 0.0
-    sst = 0.0
-    nb = 0
-    sb = 0.0
-    ssb = 0.0
-    if not swing:
-        for i in range(n):
-            v = samples[i]
-            if vmin <= v <= vmax:
-                d = v - mn
-                st += d
-                sst += d * d
-        return _finish(out, cfg, n_valid, 0, n_valid, st, sst, 0, 0.0, 0.0, mn, mn, 1.0, 0.0,
-                       swing)
+        return _empty(out, n, nrej)
+    bin_V = (vmax - vmin) / 64.0
+    dist = int(cfg.pwm_min_swing_V / bin_V)
+    if dist * bin_V < cfg.pwm_min_swing_V:
+        dist += 1
+    if dist < 2:
+        dist = 2
+    m1, m2, p2 = _modes(hist, 64, dist)
     w = cfg.plateau_window_V
-    top = mx - w
-    bot = mn + w
-    mid = (mn + mx) * 0.5
-    for i in range(n):
-        v = samples[i]
-        if v > mid:
-            if v <= vmax:
-                above += 1
-                d = v - top
-                if d >= 0.0:
-                    nt += 1
-                    st += d
-                    sst += d * d
-        elif v >= vmin:  # false for NaN
-            e = bot - v
-            if e >= 0.0:
-                nb += 1
-                sb += e
-                ssb += e * e
-    return _finish(out, cfg, n_valid, above, nt, st, sst, nb, sb, ssb, top, bot, 1.0, 0.0, swing)
+    top = m1 if m1 > m2 else m2
+    bot = m2 if m1 > m2 else m1
+    ct = vmin + (top + 1) * bin_V
+    cb = vmin + (bot + 1) * bin_V
+    pwm = p2 >= cfg.plateau_min_samples() and cb < cfg.e_min_V  # low phase negative (see block_u16)
+    duty = 0.0
+    if pwm:
+        mid = (ct + cb) * 0.5
+        settle = cfg.settle_samples
+        st, sst, sb, ssb = _f32_sums(samples, n, mid, settle, vmin, vmax, ct - w, 2 * w, cb - w, 2 * w, acc)
+        if (acc[1] == 0 or acc[4] == 0) and settle > 0:
+            st, sst, sb, ssb = _f32_sums(samples, n, mid, 0, vmin, vmax, ct - w, 2 * w, cb - w, 2 * w, acc)
+        duty = acc[7] * 100.0 / acc[8]
+    else:
+        ct = vmin + (m1 + 1) * bin_V
+        cb = 0.0
+        st, sst, sb, ssb = _f32_sums(samples, n, vmin - 1.0, 0, vmin, vmax, ct - w, 2 * w, 0.0, -1.0, acc)
+    return _finish(out, cfg, n_valid, pwm, p2 > 0 and not pwm, duty, acc[1], st, sst, acc[4], sb, ssb,
+                   ct - w, cb - w, 1.0, 0.0)
 
 
 def removes_power(state):
@@ -417,6 +531,8 @@ class PilotClassifier:
         self.cfg = cfg
         self.block = PilotBlock()
         self.decided = PilotBlock()
+        self.leave_evidence = PilotBlock()
+        self._leave_counts = [0] * 8
         self.reset()
 
     def reset(self):
@@ -427,22 +543,29 @@ class PilotClassifier:
         self.held_ms = 0.0
         self.candidate = _S_UNKNOWN
         self.candidate_since_ms = 0.0
+        self.candidate_lo_V = 0.0  # level range and PWM of an invalid candidate's blocks
+        self.candidate_hi_V = 0.0
+        self.candidate_pwm = False
         self.t_ms = 0.0
         self.blocks = 0
         self.changes = 0
         self.diode_fault_active = False
         self.diode_fault_since_ms = 0.0
         self.diode_fault_held_ms = 0.0
+        self.leave_blocks = 0
+        self.leave_since_ms = 0.0
+        self.leave_best = _S_UNKNOWN
         self.block.clear()
         self.decided.clear()
+        self.leave_evidence.clear()
 
-    def _step(self, t_ms):
-        blk = self.block
-        self.t_ms = t_ms
-        if blk.n_samples == 0:
-            return 0
-        self.blocks += 1
-        if blk.diode_fault:
+    def _diode(self, blk, t_ms):
+        fault = blk.diode_fault
+        if fault and not self.diode_fault_active:
+            h = self.cfg.hysteresis_V
+            if self.cfg.neg_min_V - h <= blk.low_V <= self.cfg.neg_max_V + h:
+                fault = False  # within the hysteresis: not enough to start a fault
+        if fault:
             if not self.diode_fault_active:
                 self.diode_fault_active = True
                 self.diode_fault_since_ms = t_ms
@@ -450,32 +573,96 @@ class PilotClassifier:
         else:
             self.diode_fault_active = False
             self.diode_fault_held_ms = 0.0
+
+    def _effective(self, blk):
+        """The block's state after hysteresis (an invalid level near the reported or the
+        candidate state's band counts as that state)."""
         raw = blk.state
-        if self.cfg.reject_unstable and blk.unstable:
+        if raw != _S_INVALID or blk.n_valid == 0:
+            return raw
+        if near_band(self.cfg, self.state, blk.high_V, blk.high_V, blk.pwm):
+            return self.state
+        if near_band(self.cfg, self.candidate, blk.high_V, blk.high_V, blk.pwm):
+            return self.candidate
+        return raw
+
+    def _decide(self, state, since_ms, t_ms, evidence):
+        self.previous_state = self.state
+        self.state = state
+        self.held_ms = t_ms - since_ms
+        self.since_ms = since_ms
+        self.decided_ms = t_ms
+        self.candidate = _S_UNKNOWN
+        self.leave_blocks = 0
+        self.changes += 1
+        self.decided.copy_from(evidence)
+        return 1
+
+    def _leave(self, eff, blk, t_ms):
+        """One more block of a run that removes power while in C/D; 1 once the run decides."""
+        counts = self._leave_counts
+        if self.leave_blocks == 0:
+            self.leave_since_ms = t_ms
+            self.leave_best = _S_UNKNOWN
+            for k in range(8):
+                counts[k] = 0
+        self.leave_blocks += 1
+        counts[eff] += 1
+        best = self.leave_best
+        if best == _S_UNKNOWN or eff == best or (
+                eff != _S_INVALID and (best == _S_INVALID or counts[eff] >= counts[best])):
+            self.leave_best = eff
+            self.leave_evidence.copy_from(blk)
+        self.candidate = _S_UNKNOWN
+        if t_ms - self.leave_since_ms < self.cfg.debounce_fast_ms:
+            return 0
+        return self._decide(self.leave_best, self.leave_since_ms, t_ms, self.leave_evidence)
+
+    def _step(self, t_ms):
+        blk = self.block
+        self.t_ms = t_ms
+        if blk.n_samples == 0:
+            return 0
+        self.blocks += 1
+        self._diode(blk, t_ms)
+        eff = self._effective(blk)
+        skip = self.cfg.reject_unstable and blk.unstable
+        cur = self.state
+        if cur == _S_C or cur == _S_D:
+            if eff != _S_C and eff != _S_D:
+                return self._leave(eff, blk, t_ms)
+            if not skip:
+                self.leave_blocks = 0
+        if skip:
             self.candidate = _S_UNKNOWN
             return 0
-        if raw == self.state:
+        if eff == cur:
             self.candidate = _S_UNKNOWN
             return 0
-        if raw != self.candidate:
-            self.candidate = raw
-            self.candidate_since_ms = t_ms
+        if eff != self.candidate:
+            # invalid blocks that all lay near eff's band were eff at a band corner: keep their time
+            if not (self.candidate == _S_INVALID and near_band(self.cfg, eff, self.candidate_lo_V,
+                                                               self.candidate_hi_V, self.candidate_pwm)):
+                self.candidate_since_ms = t_ms
+            self.candidate = eff
+            self.candidate_lo_V = blk.high_V if blk.n_valid else _NAN
+            self.candidate_hi_V = self.candidate_lo_V
+            self.candidate_pwm = blk.pwm
+        elif eff == _S_INVALID:
+            v = blk.high_V if blk.n_valid else _NAN
+            if not (v >= self.candidate_lo_V):
+                self.candidate_lo_V = v
+            if not (v <= self.candidate_hi_V):
+                self.candidate_hi_V = v
+            self.candidate_pwm = self.candidate_pwm or blk.pwm
         held = t_ms - self.candidate_since_ms
-        if removes_power(raw):
+        if removes_power(eff):
             need = self.cfg.debounce_fast_ms
         else:
             need = self.cfg.debounce_slow_ms
         if held < need:
             return 0
-        self.previous_state = self.state
-        self.state = raw
-        self.held_ms = held
-        self.since_ms = self.candidate_since_ms
-        self.decided_ms = t_ms
-        self.candidate = _S_UNKNOWN
-        self.changes += 1
-        self.decided.copy_from(blk)
-        return 1
+        return self._decide(eff, self.candidate_since_ms, t_ms, blk)
 
     def feed_u16(self, samples, t_ms):
         """Classify a uint16 block whose newest sample is at ``t_ms``; 1 if the state changed."""

@@ -8,11 +8,33 @@ One block (no state):
     blk.state ("A".."F", "invalid" via ``STATE_NAMES[blk.state]``), blk.high_V, blk.low_V,
     blk.duty_pct, blk.pwm, blk.diode_fault, blk.unstable, blk.sigma_high_V, blk.n_rejected ...
 
-Streaming with debounce (fast for changes that remove power: to A, B, E, F, invalid; slow to C, D):
+Streaming with debounce (fast for changes that remove power: to A, B, E, F, invalid, and out of C/D
+on any mix of them; slow to C, D):
 
     clf = PilotClassifier(debounce_fast_ms=20, debounce_slow_ms=250)
     if clf.feed_u16(samples, t_ms):      # 1 when the reported state changed (t_ms: newest sample)
         d = clf.decision()               # PilotDecision: state, previous_state, held_ms, evidence
+
+Bands and their sources (volts; config fields ``<state>_min_V`` / ``<state>_max_V``):
+
+    state  nominal  default band (IEC 61851-1)  SAE J1772 EVSE range  with +-3 % drift, 0.2 V hum
+    A      +12      11 .. 13                    11.40 .. 12.60        10.86 .. 13.18
+    B      +9        8 .. 10                     8.36 ..  9.56         7.91 .. 10.05
+    C      +6        5 .. 7                      5.48 ..  6.49         5.12 ..  6.88
+    D      +3        2 .. 4                      2.62 ..  3.25         2.34 ..  3.55
+    E       0     -1.1 .. 1.1  (Yeti: 0 +- 1.1)   -                   (0 +- 0.2)
+    F, neg -12     -13 .. -11                  -12.60 .. -11.40      -13.18 .. -10.86
+
+(IEC windows as summarised in ../shared/spec/peers_and_standards.md 2.1; J1772 Table A1 via
+OpenEVSE.)  The last column is where a line inside J1772's range reads through a divider that
+drifted +-3 % with 200 mV of mains hum: A, B and F/neg leave the IEC band by up to 0.18 V.
+``hysteresis_V`` = 0.4 (default) keeps the reported state (and a pending candidate, and a running
+diode fault) within 0.4 V outside its band, which covers that with margin and stays below half of
+the smallest gap between adjacent bands (D/E: 0.9 V), so two widened bands never meet; WARP uses
++-10 % of the CP resistance "to conform to IEC 61851-1 A.4.11 optional hysteresis".  Entering a
+state still needs its own band.  ``max_outliers`` = 4: up to 4 outlier samples may share one level
+band without being taken for a PWM plateau; ``settle_samples`` = 2: samples after an edge kept out
+of the plateaus (20 us at 100 kS/s).
 
 Samples may be ``array('H')`` / ``array('f')``, numpy arrays, memoryviews, bytes / bytearray
 (raw native-endian uint16 / float32) or sequences of numbers; numpy is never needed.  The per-block
@@ -47,12 +69,15 @@ _CONFIG_RANGES = {
     "unstable_mid_pct": (0.0, 100.0),
     "debounce_fast_ms": (0.0, 60_000.0),
     "debounce_slow_ms": (0.0, 600_000.0),
+    "hysteresis_V": (0.0, 2.0),
+    "max_outliers": (0, 1_000_000),
+    "settle_samples": (0, 16),
 }
 _BANDS = ("a", "b", "c", "d", "e", "f", "neg")
 for _b in _BANDS:
     _CONFIG_RANGES[f"{_b}_min_V"] = (-30.0, 30.0)
     _CONFIG_RANGES[f"{_b}_max_V"] = (-30.0, 30.0)
-_INT_FIELDS = ("adc_bits", "min_plateau_samples")
+_INT_FIELDS = ("adc_bits", "min_plateau_samples", "max_outliers", "settle_samples")
 CONFIG_FIELDS = tuple(_CONFIG_RANGES) + ("reject_unstable",)
 
 
@@ -66,8 +91,9 @@ def _number(name, value):
 
 
 def pilot_config(*, kernels=None, **fields):
-    """A validated kernel ``PilotConfig`` (defaults: IEC 61851 bands of peers_and_standards §2.1,
-    12-bit ADC over -15..+15 V, debounce 20 ms fast / 250 ms slow)."""
+    """A validated kernel ``PilotConfig`` (defaults: IEC 61851 bands of peers_and_standards §2.1 with
+    0.4 V hysteresis (table in the module docstring), 12-bit ADC over -15..+15 V, debounce 20 ms
+    fast / 250 ms slow)."""
     ns = kernels or _impl.ACTIVE
     clean = {}
     for name, value in fields.items():
@@ -204,11 +230,13 @@ def classify_block_f32(samples, *, config=None, kernels=None):
 
 
 class PilotDecision:
-    """A debounced decision and its evidence (the block that completed the hold)."""
+    """A debounced decision and its evidence (the block that completed the hold; leaving C/D on a
+    mix of states: the latest block of the chosen state).  ``block_state`` is that block's own
+    state before hysteresis ("invalid" for a level just outside the decided state's band)."""
 
     __slots__ = ("state", "previous_state", "t_ms", "since_ms", "held_ms", "high_V", "low_V",
                  "sigma_high_V", "sigma_low_V", "duty_pct", "pwm", "diode_fault", "unstable",
-                 "n_samples", "n_rejected")
+                 "n_samples", "n_rejected", "block_state")
 
     def __init__(self, **fields):
         for k in self.__slots__:
@@ -273,7 +301,7 @@ class PilotClassifier:
             t_ms=k.decided_ms, since_ms=k.since_ms, held_ms=k.held_ms, high_V=b.high_V, low_V=b.low_V,
             sigma_high_V=b.sigma_high_V, sigma_low_V=b.sigma_low_V, duty_pct=b.duty_pct, pwm=bool(b.pwm),
             diode_fault=bool(b.diode_fault), unstable=bool(b.unstable), n_samples=b.n_samples,
-            n_rejected=b.n_rejected,
+            n_rejected=b.n_rejected, block_state=STATE_NAMES[b.state],
         )
 
 

@@ -121,7 +121,6 @@ class CpFrontEnd:
         self._n_time = 0  # samples of elapsed time
         self._n_done = 0  # samples classified
         self._fine_until = self._settle_n
-        self._diode_since: Optional[float] = None
         self._pending: List[Change] = []
         self.blocks = 0
         self.samples_processed = 0
@@ -222,22 +221,12 @@ class CpFrontEnd:
             self.hi_V = blk.high_V
             self.lo_V = blk.low_V
             self.measured_duty_pct = blk.duty_pct
-        # the diode check: PWM present with a wrong low level, held for the fast debounce
-        diode = bool(blk.diode_fault)
+        # the diode check: the classifier's diode fault (with hysteresis) held for the fast debounce
+        diode = bool(clf.diode_fault_active) and clf.diode_fault_held_ms >= self._debounce_fast_ms
         if diode != self.diode_fault:
-            if not diode:
-                self.diode_fault = False
-                self._diode_since = None
-            else:
-                if self._diode_since is None:
-                    self._diode_since = t_end - done * size / spm
-                if t_end - self._diode_since >= self._debounce_fast_ms:
-                    self.diode_fault = True
-                    self._diode_since = None
-                    if not k:
-                        changes.append((t_end, self.state, True))
-        else:
-            self._diode_since = None
+            self.diode_fault = diode
+            if diode and not k:
+                changes.append((t_end, self.state, True))
         if k:
             self.state = STATE_NAMES[clf.state]
             changes.append((t_end, self.state, self.diode_fault))
