@@ -38,16 +38,19 @@ def _extensions():
     for pkg_init in (os.path.join(mirror, "evsefast", "__init__.py"), os.path.join(core, "__init__.py")):
         open(pkg_init, "a").close()
     names = [n for n in KERNELS if os.path.exists(f"src/_core/{n}.py")]
-    # hand-written C helpers (src/_core/*.h, e.g. pilotscan.h) sit beside the generated .c
+    # hand-written C helpers (src/_core/*.h, e.g. pilotscan.h) sit beside the generated .c, and
+    # .pxd-only modules (rawbuf.pxd: inline C for the kernels' buffer access) beside the kernels'
     headers = sorted(glob.glob("src/_core/*.h"))
-    sources = [f"src/_core/{name}{ext}" for name in names for ext in (".py", ".pxd")] + headers
+    shared_pxd = [p for p in sorted(glob.glob("src/_core/*.pxd"))
+                  if os.path.splitext(os.path.basename(p))[0] not in KERNELS]
+    sources = [f"src/_core/{name}{ext}" for name in names for ext in (".py", ".pxd")] + headers + shared_pxd
     for src in sources:
         dst = os.path.join(core, os.path.basename(src))
         if os.path.exists(src) and (
             not os.path.exists(dst) or open(src, "rb").read() != open(dst, "rb").read()
         ):
             shutil.copyfile(src, dst)  # copy only on change: keeps cythonize incremental
-    depends = [os.path.join(core, os.path.basename(h)) for h in headers]
+    depends = [os.path.join(core, os.path.basename(h)) for h in headers + shared_pxd]
     exts = [
         Extension(f"evsefast._core.{name}", [os.path.join(core, f"{name}.py")],
                   extra_compile_args=cflags + EXTRA_CFLAGS.get(name, []), depends=depends)

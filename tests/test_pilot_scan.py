@@ -5,7 +5,8 @@ random and edge blocks, and identical block results.
 Edge blocks: empty, one to five samples, flat, a one-sample glitch, alternating samples, rejected
 samples at the ends, every sample rejected, settle longer than the block, windows reaching below 0
 or above the ADC range, lengths around the vector widths, and blocks longer than 65,535 samples
-(the duty weights leave 16-bit lanes).
+(the duty weights leave 16-bit lanes).  Every test runs on each C path this CPU has (``path``:
+scalar, SSE2, AVX2, AVX-512BW on x86-64; scalar and NEON on aarch64).
 """
 from __future__ import annotations
 
@@ -16,6 +17,34 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from evsefast import pilot as api
+
+
+PATHS = {0: "scalar", 1: "neon", 2: "sse2", 3: "avx2", 4: "avx512"}
+
+
+@pytest.fixture(scope="module", params=sorted(PATHS), ids=list(PATHS.values()))
+def both_builds(request, both_builds):
+    """(compiled, pure) with the compiled passes forced onto one C path (skipped if absent)."""
+    c = both_builds[0]
+    if c.pilot.scan_level(request.param) != request.param:
+        c.pilot.scan_level(-2)
+        pytest.skip(f"this CPU has no {PATHS[request.param]} path")
+    yield both_builds
+    c.pilot.scan_level(-2)
+
+
+def test_the_best_path_is_used_by_default():
+    import platform
+
+    from evsefast import _impl
+    if _impl._env_flag("EVSEFAST_NO_EXTENSIONS"):
+        pytest.skip("EVSEFAST_NO_EXTENSIONS=1")
+    level = _impl.compiled().pilot.scan_level()
+    assert _impl.pure().pilot.scan_level() == -1
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert level in (2, 3, 4)
+    elif platform.machine() in ("aarch64", "arm64"):
+        assert level == 1
 
 
 def scan(ns, samples, *args):
@@ -91,6 +120,8 @@ def test_windows_at_the_limits(both_builds, tlo, tw, blo, bw):
     same_scan(both_builds, block, 6, 4095, 2048, 2, tlo, tw, blo, bw)
 
 
+hint_st = st.sampled_from([0xFFFF, 0, 1, 5, 6, 30, 50, 62, 63, 64, 200])
+
 args_st = st.tuples(
     st.integers(0, 10),  # shift
     st.sampled_from([255, 1023, 4095, 65535]),  # maxc
@@ -101,12 +132,35 @@ args_st = st.tuples(
 )
 
 
-@given(samples=st.lists(st.integers(0, 65535), max_size=300), args=args_st)
-def test_random_blocks_and_parameters(both_builds, samples, args):
+@given(samples=st.lists(st.integers(0, 65535), max_size=300), args=args_st, h1=hint_st, h2=hint_st)
+def test_random_blocks_and_parameters(both_builds, samples, args, h1, h2):
+    """Random samples and pass parameters; random histogram hints (the C reference-bin path)."""
     shift, maxc = args[0], args[1]
     if (maxc >> shift) >= 64:  # the kernel keeps the histogram to 64 bins (shift = adc_bits - 6)
         shift = max(0, maxc.bit_length() - 6)
-    same_scan(both_builds, samples, shift, maxc, *args[2:])
+    same_scan(both_builds, samples, shift, maxc, *args[2:], h1, h2)
+
+
+@given(level=st.integers(0, 63), spread=st.integers(0, 40), n=st.integers(0, 3000),
+       seed=st.integers(0, 2 ** 32), h1=hint_st, h2=hint_st, rails=st.booleans())
+def test_histogram_hints_never_change_the_counts(both_builds, level, spread, n, seed, h1, h2, rails):
+    """Plateau-like blocks (most samples in a few bins, the reference path's case), right and wrong
+    hints, with and without samples above the 12-bit range."""
+    import random
+    rnd = random.Random(seed)
+    block = [min(65535, max(0, level * 64 + rnd.randint(-spread, spread) * 8)) for _ in range(n)]
+    if rails and n:
+        for _ in range(3):
+            block[rnd.randrange(n)] = rnd.choice([0, 4095, 4096, 65535])
+    same_scan(both_builds, block, 6, 4095, 2048, 2, 3000, 400, 300, 400, h1, h2)
+
+
+@given(hist=st.lists(st.integers(0, 3000), min_size=65, max_size=65), nbins=st.sampled_from([2, 8, 33, 64]),
+       dist=st.integers(2, 70))
+def test_modes_agree(both_builds, hist, nbins, dist):
+    c, p = both_builds
+    assert c.pilot.modes_of(c.pilot.PilotBlock(), hist, nbins, dist) == \
+        p.pilot.modes_of(p.pilot.PilotBlock(), hist, nbins, dist)
 
 
 @given(duty=st.floats(1.0, 99.0), hv=st.floats(-14.0, 14.0), lv=st.floats(-14.0, 14.0),

@@ -99,11 +99,18 @@ STATE_INVALID = 7
 STATE_NAMES = ("unknown", "A", "B", "C", "D", "E", "F", "invalid")
 _NAN = float("nan")
 
+# The per-sample passes and the buffer access go by one name each (_hist, _sums, _modes, _sqrt,
+# _u16_buffer, ...): the compiled build's pilot.pxd defines them as inline C (pilotscan.h,
+# rawbuf.pxd); the plain build binds the same names to their Python twins here.
 try:
-    _NATIVE = _native_scan()  # the compiled build: the passes of pilotscan.h (see the .pxd)
-except NameError:  # plain Python: the same passes in pilotscan.py
+    _NATIVE = _native_scan()
+except NameError:
     _NATIVE = False
-    from .pilotscan import hist_u16, sums_u16
+    from . import pilotscan as _ps
+
+    globals().update(_hist=_ps.hist_u16, _sums=_ps.sums_u16, _modes=_ps.modes, _sqrt=_ps.sqrt,
+                     _level=_ps.level, _u16_buffer=_ps.u16_buffer, _f32_buffer=_ps.f32_buffer,
+                     _u16_sub=_ps.sub, _buffer_len=_ps.buffer_len, _release=_ps.release)
 
 
 class PilotConfig:
@@ -161,7 +168,9 @@ class PilotBlock:
     """The evidence of one block (filled in place by ``block_u16`` / ``block_f32``)."""
 
     def __init__(self):
-        self._hist = [0] * 65  # scratch of the passes (no allocation per block)
+        self._hist = [0] * 68  # scratch of the passes (no allocation per block) ...
+        self._hist[66] = 0xFFFF  # ... and the last block's modes: a speed hint for the C twin
+        self._hist[67] = 0xFFFF
         self._acc = [0] * 9
         self.clear()
 
@@ -213,14 +222,6 @@ class PilotBlock:
         return f"PilotBlock({self.as_dict()})"
 
 
-def _sqrt(x):
-    # Newton iteration would differ between builds; x ** 0.5 is C pow() compiled, correctly
-    # rounded sqrt in both for the values used here (non-negative doubles)
-    if x <= 0.0:
-        return 0.0
-    return x ** 0.5
-
-
 def classify_level(cfg, level_V):
     """Band of a constant / high-plateau level: STATE_A..STATE_E, else STATE_INVALID (no F)."""
     if cfg.a_min_V <= level_V <= cfg.a_max_V:
@@ -262,14 +263,17 @@ def _finish(out, cfg, n_valid, pwm, glitch, duty, nt, st, sst, nb, sb, ssb, top_
     lo = 0.0
     sh = 0.0
     sl = 0.0
+    # IEEE sqrt is correctly rounded: C's sqrt (compiled) and math.sqrt (plain) agree to the bit
     if nt > 0:
         m = st / nt
         hi = (top_ref + m) * scale + offset
-        sh = _sqrt(sst / nt - m * m) * scale
+        v = sst / nt - m * m
+        sh = _sqrt(v) * scale if v > 0.0 else 0.0
     if nb > 0:
         m = sb / nb
         lo = (bot_ref + m) * scale + offset
-        sl = _sqrt(ssb / nb - m * m) * scale
+        v = ssb / nb - m * m
+        sl = _sqrt(v) * scale if v > 0.0 else 0.0
     out.n_high = nt
     out.n_low = nb
     out.mid_pct = (n_valid - nt - nb) * 100.0 / n_valid
@@ -307,54 +311,50 @@ def _empty(out, n, nrej):
     return _S_INVALID
 
 
-def _modes(hist, nbins, dist):
-    """(first, second, second's count): the densest pair of adjacent bins and the densest pair at
-    least ``dist`` bins away from it (second -1 if none); a pair is named by its lower bin."""
-    m1 = 0
-    p1 = -1
-    for b in range(nbins - 1):
-        p = hist[b] + hist[b + 1]
-        if p > p1:
-            p1 = p
-            m1 = b
-    m2 = -1
-    p2 = 0
-    for b in range(nbins - 1):
-        if b <= m1 - dist or b >= m1 + dist:
-            p = hist[b] + hist[b + 1]
-            if p > p2:
-                p2 = p
-                m2 = b
-    return m1, m2, p2
-
-
-def scan_u16(out, samples, shift, maxc, midc, settle, tlo, tw, blo, bw):
+def scan_u16(out, samples, shift, maxc, midc, settle, tlo, tw, blo, bw, hint1=0xFFFF,
+             hint2=0xFFFF):
     """The raw passes of ``block_u16`` (histogram, then sums) into ``out``'s scratch; returns
-    ``(histogram, acc)`` as lists (see pilotscan.py).  For tests: the compiled build runs the C
-    twin, the plain build pilotscan.py."""
-    n = len(samples)
-    if _NATIVE:
-        if n > 0:
-            _scan_hist(samples, n, shift, maxc, out._hist)
-            _scan_sums(samples, n, midc, settle, maxc, tlo, tw, blo, bw, out._acc)
-        else:
-            _zero(out)
-    else:
-        hist_u16(samples, n, shift, maxc, out._hist)
-        sums_u16(samples, n, midc, settle, maxc, tlo, tw, blo, bw, out._acc)
+    ``(histogram, acc)`` as lists (see pilotscan.py).  ``hint1`` / ``hint2``: the mode pairs the
+    C histogram counts with vector compares (0xFFFF: none; the result must not depend on them).
+    For tests: the compiled build runs the C twin, the plain build pilotscan.py."""
+    out._hist[66] = hint1
+    out._hist[67] = hint2
+    s = _u16_buffer(out, samples)
+    try:
+        n = _buffer_len(out, s)
+        _hist(s, n, shift, maxc, out._hist)
+        _sums(s, n, midc, settle, maxc, tlo, tw, blo, bw, out._hist[65], out._acc)
+    finally:
+        _release(out)
     return [out._hist[b] for b in range(65)], [out._acc[k] for k in range(9)]
 
 
-def _zero(out):
+def modes_of(out, hist, nbins, dist):
+    """``_modes`` (pilotscan.modes or its C twin) on a list of 65 bin counts: for tests."""
     for b in range(65):
-        out._hist[b] = 0
-    for k in range(9):
-        out._acc[k] = 0
+        out._hist[b] = hist[b]
+    return _modes(out._hist, nbins, dist)
+
+
+def scan_level(force=-1):
+    """The compiled build's path for the passes (4 AVX-512BW, 3 AVX2, 2 SSE2, 1 NEON, 0 scalar C;
+    ``force`` selects another one the CPU has, -2 the best again: for tests); -1 in the plain
+    build."""
+    return _level(force)
 
 
 def block_u16(out, samples, cfg):
-    """Classify one block of uint16 ADC counts into ``out`` (a PilotBlock); returns the raw state."""
-    n = len(samples)
+    """Classify one block of uint16 ADC counts (any 1-D C-contiguous buffer of format 'H') into
+    ``out`` (a PilotBlock); returns the raw state."""
+    s = _u16_buffer(out, samples)
+    try:
+        return _block_u16(out, s, _buffer_len(out, s), cfg)
+    finally:
+        _release(out)
+
+
+def _block_u16(out, samples, n, cfg):
+    """block_u16 on ``n`` samples at ``samples`` (the compiled build: a pointer)."""
     out.n_samples = n
     if n == 0:
         return _empty(out, 0, 0)
@@ -362,10 +362,7 @@ def block_u16(out, samples, cfg):
     acc = out._acc
     hist = out._hist
     shift = cfg.adc_bits - 6 if cfg.adc_bits > 6 else 0
-    if _NATIVE:
-        _scan_hist(samples, n, shift, maxc, hist)
-    else:
-        hist_u16(samples, n, shift, maxc, out._hist)
+    _hist(samples, n, shift, maxc, hist)
     nrej = hist[64]
     n_valid = n - nrej
     out.n_valid = n_valid
@@ -379,7 +376,9 @@ def block_u16(out, samples, cfg):
         dist += 1
     if dist < 2:
         dist = 2
-    m1, m2, p2 = _modes(hist, (maxc >> shift) + 1, dist)
+    m1, m2, p2 = _modes(hist, (maxc >> shift) + 1, dist)  # the two plateaus' bin pairs
+    hist[66] = m1  # the next block's histogram hint (its result does not depend on it)
+    hist[67] = m2 if m2 >= 0 else 0xFFFF
     w = int(cfg.plateau_window_V / scale)
     top = m1 if m1 > m2 else m2
     bot = m2 if m1 > m2 else m1
@@ -393,10 +392,7 @@ def block_u16(out, samples, cfg):
         midc = (ct + cb) >> 1
         settle = cfg.settle_samples
         while True:
-            if _NATIVE:
-                _scan_sums(samples, n, midc, settle, maxc, ct - w, 2 * w, cb - w, 2 * w, acc)
-            else:
-                sums_u16(samples, n, midc, settle, maxc, ct - w, 2 * w, cb - w, 2 * w, out._acc)
+            _sums(samples, n, midc, settle, maxc, ct - w, 2 * w, cb - w, 2 * w, hist[65], acc)
             if (acc[1] > 0 and acc[4] > 0) or settle == 0:
                 break
             settle = 0  # no settled sample on a side (one sample per pulse): plain windows
@@ -404,10 +400,7 @@ def block_u16(out, samples, cfg):
     else:
         ct = (m1 + 1) << shift
         cb = 0
-        if _NATIVE:
-            _scan_sums(samples, n, -1, 0, maxc, ct - w, 2 * w, 0, -1, acc)
-        else:
-            sums_u16(samples, n, -1, 0, maxc, ct - w, 2 * w, 0, -1, out._acc)
+        _sums(samples, n, -1, 0, maxc, ct - w, 2 * w, 0, -1, hist[65], acc)
     return _finish(out, cfg, n_valid, pwm, p2 > 0 and not pwm, duty, acc[1], acc[2], acc[3],
                    acc[4], acc[5], acc[6], ct - w, cb - w, scale, cfg.offset_V)
 
@@ -463,8 +456,17 @@ def _f32_sums(samples, n, mid, settle, vmin, vmax, tlo, tw, blo, bw, acc):
 
 
 def block_f32(out, samples, cfg):
-    """Classify one block of float32 volts into ``out`` (a PilotBlock); returns the raw state."""
-    n = len(samples)
+    """Classify one block of float32 volts (any 1-D C-contiguous buffer of format 'f') into
+    ``out`` (a PilotBlock); returns the raw state."""
+    s = _f32_buffer(out, samples)
+    try:
+        return _block_f32(out, s, _buffer_len(out, s), cfg)
+    finally:
+        _release(out)
+
+
+def _block_f32(out, samples, n, cfg):
+    """block_f32 on ``n`` samples at ``samples`` (the compiled build: a pointer)."""
     out.n_samples = n
     if n == 0:
         return _empty(out, 0, 0)
@@ -472,7 +474,7 @@ def block_f32(out, samples, cfg):
     vmax = cfg.valid_max_V
     hist = out._hist
     acc = out._acc
-    for b in range(65):
+    for b in range(66):
         hist[b] = 0
     inv = 64.0 / (vmax - vmin)
     for i in range(n):
@@ -673,3 +675,23 @@ class PilotClassifier:
         """Classify a float32-volts block whose newest sample is at ``t_ms``; 1 if it changed."""
         block_f32(self.block, samples, self.cfg)
         return self._step(t_ms)
+
+    def feed_many(self, samples, block_len, t_ms, block_ms):
+        """Classify the consecutive ``block_len``-sample blocks of one uint16 buffer (a partial
+        block at its end is left out), block k (0-based) at ``t_ms + k * block_ms``, in one call;
+        stop after the first block that changed the reported state.  Returns that block's
+        1-based number, or 0 when none changed it (every whole block consumed)."""
+        if block_len < 1:
+            raise ValueError(f"block_len must be >= 1, got {block_len}")
+        s = _u16_buffer(self.block, samples)
+        try:
+            n = _buffer_len(self.block, s)
+            k = 0
+            while (k + 1) * block_len <= n:
+                _block_u16(self.block, _u16_sub(s, k * block_len, block_len), block_len, self.cfg)
+                if self._step(t_ms + k * block_ms):
+                    return k + 1
+                k += 1
+            return 0
+        finally:
+            _release(self.block)

@@ -10,6 +10,10 @@ Conventions: ``s`` is a 1-D uint16 buffer of ``n`` samples; a sample above ``max
 top count) is *rejected*; ``acc`` is a list-like of at least ``ACC_LEN`` integers (outputs).
 """
 
+import math
+
+from .rawbuf import buffer_of
+
 HIST_BINS = 64  # level bins; bin HIST_BINS counts the rejected samples
 ACC_LEN = 9
 # acc slots written by sums_u16
@@ -37,7 +41,39 @@ def hist_u16(s, n, shift, maxc, hist):
             hist[v >> shift] += 1
 
 
-def sums_u16(s, n, midc, settle, maxc, tlo, tw, blo, bw, acc):
+def _best_pair(hist, lo, hi):
+    """(b, count): the densest pair of adjacent bins (b, b + 1) for lo <= b <= hi (first on a tie;
+    (-1, 0) if the range is empty or every pair is empty)."""
+    best = -1
+    top = 0
+    if lo > hi:
+        return best, top
+    prev = hist[lo]
+    for b in range(lo, hi + 1):
+        nxt = hist[b + 1]
+        p = prev + nxt
+        if p > top:
+            top = p
+            best = b
+        prev = nxt
+    return best, top
+
+
+def modes(hist, nbins, dist):
+    """(first, second, second's count): the densest pair of adjacent bins among the first
+    ``nbins`` and the densest pair at least ``dist`` bins away from it (second -1 if none); a pair
+    is named by its lower bin."""
+    m1, _ = _best_pair(hist, 0, nbins - 2)
+    if m1 < 0:
+        m1 = 0
+    m2, p2 = _best_pair(hist, 0, m1 - dist)
+    m3, p3 = _best_pair(hist, m1 + dist, nbins - 2)
+    if p3 > p2:
+        return m1, m3, p3
+    return m1, m2, p2
+
+
+def sums_u16(s, n, midc, settle, maxc, tlo, tw, blo, bw, any_, acc):
     """One pass: the side of each valid sample, the duty weights and the plateaus' sums.
 
     A valid sample is *high* if ``v > midc``.  It belongs to the top plateau if it is high, the
@@ -47,7 +83,9 @@ def sums_u16(s, n, midc, settle, maxc, tlo, tw, blo, bw, acc):
     and ``d = v - blo`` (bottom), and of ``d * d``.  Sample ``i`` weighs ``min(i + 1, n - i)``
     (a triangular window) in the duty sums.  ``acc``: A_ABOVE high samples, A_NT / A_ST / A_SST
     top count / sum / sum of squares, A_NB / A_SB / A_SSB the bottom's, A_WHIGH / A_WVALID the
-    weights of the high / of all valid samples.
+    weights of the high / of all valid samples.  ``any_`` (the OR of the block's samples, which the
+    C twin's histogram pass leaves in its scratch) only lets the C twin pick its path; the result
+    does not depend on it.
     """
     above = 0
     nt = 0
@@ -97,3 +135,34 @@ def sums_u16(s, n, midc, settle, maxc, tlo, tw, blo, bw, acc):
     acc[A_SSB] = ssb
     acc[A_WHIGH] = whigh
     acc[A_WVALID] = wvalid
+
+
+# ---- the twins of pilot.pxd's inline helpers -------------------------------------------------------
+def sqrt(x):
+    """IEEE sqrt (correctly rounded, as C's sqrt in the compiled build)."""
+    return math.sqrt(x)
+
+
+def level(force):
+    """The plain build has no C path."""
+    return -1
+
+
+def u16_buffer(owner, obj):
+    return buffer_of(obj, "H", 2, False, "samples")
+
+
+def f32_buffer(owner, obj):
+    return buffer_of(obj, "f", 4, False, "samples")
+
+
+def sub(s, start, n):
+    return s[start:start + n]
+
+
+def buffer_len(owner, s):
+    return len(s)
+
+
+def release(owner):
+    """Nothing to release: the memoryview goes with its last reference."""
