@@ -27,8 +27,9 @@ def _extensions():
         return []
     debug = bool(os.environ.get("EVSEFAST_DEBUG_BUILD"))
     mandatory = bool(os.environ.get("CIBUILDWHEEL"))
-    # -g0 keeps the .so small on flash-constrained controllers
-    cflags = ["-O0", "-g"] if debug else ["-O2", "-g0"]
+    # -g0 keeps the .so small on flash-constrained controllers.  -ffp-contract=off: no fused
+    # multiply-add (GCC's default on aarch64), so every float result is the plain-Python twin's
+    cflags = (["-O0", "-g"] if debug else ["-O2", "-g0"]) + ["-ffp-contract=off"]
     # Cython finds a module's augmenting .pxd by its qualified name
     # (evsefast/_core/<name>.pxd under the root package dir), but the sources live
     # in src/_core. Mirror them into a package-shaped tree and compile from there.

@@ -349,6 +349,9 @@ static void evf_hist_u16(const uint16_t *s, Py_ssize_t n, int shift, long maxc, 
     int rejected = 0, use_ref = 0;
     int level = evf_level(-1);
     uint16_t ref[4] = {0xffff, 0xffff, 0xffff, 0xffff};
+    (void)ref;
+    (void)use_ref;
+    (void)nbins;
     uint8_t idx[EVF_HCHUNK];
     uint16_t h[8][EVF_ROW];
 #if defined(EVF_X86)
@@ -604,7 +607,7 @@ typedef struct {
  * over the lows.  The last iteration may have sat ``skip`` samples early (its first ``skip``
  * lanes masked off): its ``lastlows`` low lanes are then ``skip`` positions before T * W + q.
  * ``rising``: the segment's duty weights are i + 1 (else n - i). */
-static void evf_fold_weights(const evf_args *a, Py_ssize_t start, int rising, long long T, long long W,
+static inline void evf_fold_weights(const evf_args *a, Py_ssize_t start, int rising, long long T, long long W,
                              long long skip, long long lastlows, long long lows, long long racc,
                              long long qlow, evf_sums *r)
 {
@@ -1011,6 +1014,7 @@ static void evf_sums_u16(const uint16_t *s, Py_ssize_t n, long midc, long settle
     } else {
         evf_args a;
         Py_ssize_t K = settle, m, m2, W = 8, i;
+        (void)K;
         long long ww, it;
         memset(&r, 0, sizeof r);
         a.s = s;
