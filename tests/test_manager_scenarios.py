@@ -96,6 +96,19 @@ def test_b_authorize_first(h):
     assert h.event_names() == ["Enabled", "SessionStarted", "AuthRequired", "ChargingStarted"]
 
 
+def test_free_service_starts_the_meter_transaction_with_the_freeservice_token(kernels):
+    """Spec §4: with disable_authentication the manager authorizes itself with {FREESERVICE, Local}."""
+    h = ManagerHarness(kernels=kernels, config={"disable_authentication": True})
+    h.plug_in()
+    starts = [r[1] for r in h.meter.requests if r[0] == "start_transaction"]
+    assert len(starts) == 1
+    req = starts[0]
+    assert req.identification_data == "FREESERVICE"
+    assert req.identification_type.value == "LOCAL"
+    assert req.identification_status.value == "ASSIGNED"
+    assert req.transaction_id == h.mgr.session_events[-1].uuid
+
+
 def test_b_authorize_first_with_reservation(h):
     assert h.mgr.reserve(3) is True
     h.authorize()
