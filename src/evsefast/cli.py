@@ -214,9 +214,17 @@ def virtual_board(argv: Optional[List[str]] = None) -> int:
     return vmain(argv)
 
 
+def serve(argv: Optional[List[str]] = None) -> int:
+    """``evsefast serve``: connectors as EVerest modules over MQTT (``evsefast.serve``)."""
+    from .serve import main as serve_main
+
+    return serve_main(argv)
+
+
 COMMANDS = {
     "simulate": (simulate, "a simulated charger and car, end to end"),
     "virtual-board": (virtual_board, "a virtual Yeti MCU on a pseudo-terminal"),
+    "serve": (serve, "connectors as EVerest modules over MQTT (a site, one process)"),
 }
 
 

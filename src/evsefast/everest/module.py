@@ -31,7 +31,7 @@ from .handlers import ENERGY, EVSE, execute
 from .link import MqttLink
 from .ratelog import RateLimitedLog
 from .settings import ModuleIds
-from .wire import BadCall, Call
+from .wire import HANDLER_EXCEPTION, BadCall, Call
 
 __all__ = ["EverestModule", "EVENT_VARS"]
 
@@ -59,7 +59,8 @@ class EverestModule:
 
     def __init__(self, manager, link: MqttLink, driver: ManagerDriver, wire, prefix: str, ids: ModuleIds, *,
                  wait_global_ready: bool = False,
-                 on_external_limits: Optional[Callable[[str], None]] = None) -> None:
+                 on_external_limits: Optional[Callable[[str], None]] = None,
+                 limits_refusal: Optional[Callable[[], Optional[str]]] = None) -> None:
         self.manager = manager
         self.link = link
         self.driver = driver
@@ -71,6 +72,7 @@ class EverestModule:
         self.base_energy = f"{prefix}modules/{ids.module_id}/impl/{ids.energy_impl}"
         self.wait_global_ready = wait_global_ready
         self.on_external_limits = on_external_limits
+        self.limits_refusal = limits_refusal
         self.errors = ErrorReporter(ids.module_id, ids.evse_impl, evse=ids.evse, connector=ids.connector,
                                     wall_s=manager.clock.wall_s)
         self.energy = EnergyRequester()
@@ -131,7 +133,11 @@ class EverestModule:
             self._bad.warning("dropped an unparsable call without id/origin (no one to answer): %s", bad.message)
 
     def _execute(self, base: str, interface: str, call: Call) -> None:
-        retval, error = execute(self.manager, interface, call)
+        refusal = self.limits_refusal() if interface == ENERGY and self.limits_refusal is not None else None
+        if refusal:
+            retval, error = None, (HANDLER_EXCEPTION, f"{call.cmd}: {refusal}")
+        else:
+            retval, error = execute(self.manager, interface, call)
         self.cmds_handled += 1
         if error is not None:
             self.bad_calls += 1
