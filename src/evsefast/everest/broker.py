@@ -70,6 +70,9 @@ class Mosquitto:
         lines = [f"listener {self.port} 127.0.0.1"]
         if self.socket_path:
             lines += ["listener 0 " + self.socket_path]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            # as root mosquitto would switch to the "mosquitto" user, which cannot use our private temp dir
+            lines.append("user root")
         lines += ["allow_anonymous true", "set_tcp_nodelay true", "persistence false",
                   f"max_inflight_messages {self.max_inflight}", "max_queued_messages 100000",
                   "log_dest stderr", "log_type error", "log_type warning"]
