@@ -152,8 +152,9 @@ def test_unknown_cmd_is_answered_with_an_error(mosquitto):
 @pytest.mark.slow
 def test_a_flood_of_bad_messages_does_not_grow_memory(mosquitto):
     """10,000 bad calls (a third unanswerable garbage) after a warm-up: the traced Python memory of the
-    whole process grows by less than 64 KiB.  Sent in bursts of 500, so the MQTT queues' high-water
-    mark is reached in the warm-up and what is measured is what stays behind per message."""
+    whole process grows by less than 128 KiB (a leak of 13 bytes per message would exceed it).  Sent in
+    bursts of 500, so the MQTT queues' high-water mark is reached in the warm-up and what is measured is
+    what stays behind per message."""
     with ModuleRig(mosquitto) as rig:
         replies = rig.peer.watch(f"{rig.evse_base}/cmd/+/response/ocpp", lambda t, p: 1)
         cmds = list(GOOD_ARGS)
@@ -187,6 +188,6 @@ def test_a_flood_of_bad_messages_does_not_grow_memory(mosquitto):
         finally:
             tracemalloc.stop()
         print(f"flood: traced memory grew by {(now - base) / 1024:.1f} KiB")
-        assert now - base < 64 * 1024, f"memory grew by {(now - base) / 1024:.0f} KiB"
+        assert now - base < 128 * 1024, f"memory grew by {(now - base) / 1024:.0f} KiB"
         assert rig.module.bad_calls >= 11_000
         assert rig.driver.running and rig.peer.call_value("connector_1", "evse", "get_evse")["id"] == 1

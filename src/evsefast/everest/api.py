@@ -96,6 +96,22 @@ class ConsumerApi:
         self.driver.add_hook(self._tick)
         self.driver.add_deadline(self._deadline)
         self.driver.submit(lambda: self._report(self.comm.start(self.driver.time_ms())))
+        self.link.on_connect(lambda: self.driver.submit(self.republish))
+
+    def republish(self) -> None:
+        """After a (re)connect: the latest value of every forwarded state var, ``session_info`` and a
+        raised CommunicationFault (QoS 0 publications made while disconnected are lost)."""
+        mgr = self.manager
+        for name in FORWARDED_VARS:
+            if name in ("session_event", "hlc_session_failed"):
+                continue
+            value = mgr.get(name, "json")
+            if value is not None:
+                self.link.publish(f"{self.base}/e2m/{name}", value, qos=0)
+        self._session(True)
+        if self._fault is not None and self.framework is not None:
+            wire, prefix = self.framework
+            self.link.publish(*wire.error(f"{prefix}modules/{self.api_module_id}/impl/main", self._fault))
 
     def _deadline(self) -> float:
         d = self.comm.deadline_ms()

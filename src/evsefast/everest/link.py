@@ -56,6 +56,8 @@ class MqttLink:
         self._subs: Dict[str, int] = {}
         self._lock = threading.Lock()
         self._connected = threading.Event()
+        self._ready = threading.Event()  # connected and the (re)subscriptions acknowledged
+        self._resub_mid: Optional[int] = None
         self._connect_hooks: List[Callable[[], None]] = []
         self._disconnect_hooks: List[Callable[[], None]] = []
         self._started = False
@@ -87,10 +89,12 @@ class MqttLink:
         finally:
             self._client.loop_stop()
             self._connected.clear()
+            self._ready.clear()
 
     def wait_connected(self, timeout_s: float) -> bool:
-        """Block until connected (True) or ``timeout_s`` passed (False)."""
-        return self._connected.wait(timeout_s)
+        """Block until connected with every subscription acknowledged by the broker (True), or
+        ``timeout_s`` passed (False)."""
+        return self._ready.wait(timeout_s)
 
     @property
     def connected(self) -> bool:
@@ -126,6 +130,10 @@ class MqttLink:
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         with self._ack_cond:
+            if mid == self._resub_mid:
+                self._resub_mid = None
+                self._ready.set()
+                return
             self._acked[mid] = True
             if len(self._acked) > 1000:  # acks nobody waited for
                 self._acked.clear()
@@ -174,7 +182,15 @@ class MqttLink:
         with self._lock:
             subs: List[Tuple[str, int]] = list(self._subs.items())
         if subs:
-            client.subscribe(subs)
+            rc, mid = client.subscribe(subs)
+            with self._ack_cond:
+                if mid in self._acked:
+                    self._acked.pop(mid)
+                    self._ready.set()
+                else:
+                    self._resub_mid = mid
+        else:
+            self._ready.set()
         self.connects += 1
         s = self.settings
         where = s.socket_path or f"{s.host}:{s.port}"
@@ -188,6 +204,7 @@ class MqttLink:
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         was = self._connected.is_set()
         self._connected.clear()
+        self._ready.clear()
         if was and not self._stopping:
             log.warning("MQTT connection lost (%s); reconnecting with back-off", reason_code)
             for hook in list(self._disconnect_hooks):
