@@ -57,7 +57,7 @@ def allocate(limit_A: Optional[float], demands: Sequence[Demand], min_A: float =
     phase over the limit: every result is a multiple of 0.1 A.
     """
     if limit_A is None:
-        return {d.key: float(d.max_A) for d in demands}
+        return {d.key: float(d.max_A) if d.max_A >= min_A else 0.0 for d in demands}
     limit = int(math.floor(float(limit_A) * 10 + _EPS))
     lo = int(math.ceil(float(min_A) * 10 - _EPS))
     top = {d.key: int(math.floor(float(d.max_A) * 10 + _EPS)) for d in demands}

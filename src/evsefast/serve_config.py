@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from importlib import import_module
 from pathlib import Path
@@ -143,6 +144,38 @@ class ServeConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     sections: Dict[str, Any] = {}
 
 
+def _literal_values(tp: Any, path: str) -> Optional[List[Any]]:
+    """The allowed values when ``path`` (``connectors[0].board``) ends at a Literal field of ``tp``."""
+    from msgspec import inspect as mi
+
+    info = mi.type_info(tp)
+    for name, index in re.findall(r"([^.\[\]]+)|\[(\d+)\]", path):
+        if isinstance(info, mi.UnionType):
+            info = next((t for t in info.types if not isinstance(t, mi.NoneType)), info)
+        if name:
+            if not isinstance(info, mi.StructType):
+                return None
+            info = next((f.type for f in info.fields if f.encode_name == name), None)
+        elif isinstance(info, mi.ListType):
+            info = info.item_type
+        if info is None:
+            return None
+    if isinstance(info, mi.UnionType):
+        info = next((t for t in info.types if not isinstance(t, mi.NoneType)), info)
+    return list(info.values) if isinstance(info, mi.LiteralType) else None
+
+
+def _decode(data: Any, tp: Any, prefix: str) -> Any:
+    """``codec.decode``, with the allowed values added for a bad Literal (the codec lists them for enums)."""
+    try:
+        return decode(data, tp, field_prefix=prefix)
+    except InvalidInput as exc:
+        values = _literal_values(tp, exc.field[len(prefix):].lstrip("."))
+        if values is None or "allowed values" in str(exc):
+            raise
+        raise InvalidInput(f"{exc}; allowed values: {', '.join(map(str, values))}", exc.field) from exc
+
+
 def _section_type(name: str):
     target = SECTIONS[name]
     mod, _, attr = target.partition(":")
@@ -160,13 +193,13 @@ def parse_config(data: Any, env: Optional[Dict[str, str]] = None) -> ServeConfig
         raise InvalidInput("config: 'sections' is not a section name", "config.sections")
     extras: Dict[str, Any] = {}
     for name in [k for k in data if k in SECTIONS]:
-        extras[name] = decode(data.pop(name), _section_type(name), field_prefix=name)
+        extras[name] = _decode(data.pop(name), _section_type(name), name)
     unknown = [k for k in data if k not in ServeConfig.__struct_fields__]
     if unknown:
         allowed = [f for f in ServeConfig.__struct_fields__ if f != "sections"] + sorted(SECTIONS)
         raise InvalidInput(f"config: unknown section {unknown[0]!r}; sections: {', '.join(allowed)}",
                            f"config.{unknown[0]}")
-    cfg = decode(data, ServeConfig, field_prefix="config")
+    cfg = _decode(data, ServeConfig, "config")
     env = os.environ if env is None else env
     mqtt = cfg.mqtt.with_env(env)
     connectors = list(cfg.connectors)
