@@ -14,7 +14,8 @@ import logging
 import math
 import time
 import uuid
-from typing import Any, Callable, Dict, Optional
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Optional, Tuple
 
 import msgspec
 from msgspec import Raw
@@ -81,6 +82,7 @@ class ConsumerApi:
         self._next_heartbeat = -math.inf
         self._bad = RateLimitedLog(log, f"api {api_module_id}")
         self._fault: Optional[FrameworkError] = None
+        self._backlog: Deque[Tuple[str, bytes]] = deque(maxlen=1000)
         self.requests_handled = 0
 
     # -- wiring ----------------------------------------------------------------------------------
@@ -99,8 +101,13 @@ class ConsumerApi:
         self.link.on_connect(lambda: self.driver.submit(self.republish))
 
     def republish(self) -> None:
-        """After a (re)connect: the latest value of every forwarded state var, ``session_info`` and a
-        raised CommunicationFault (QoS 0 publications made while disconnected are lost)."""
+        """After a (re)connect: the events kept while disconnected, the latest value of every forwarded
+        state var, ``session_info`` and a raised CommunicationFault."""
+        while self._backlog:
+            topic, value = self._backlog[0]
+            if not self.link.publish(topic, value, qos=0):
+                return
+            self._backlog.popleft()
         mgr = self.manager
         for name in FORWARDED_VARS:
             if name in ("session_event", "hlc_session_failed"):
@@ -129,9 +136,15 @@ class ConsumerApi:
     # -- e2m -------------------------------------------------------------------------------------
     def _forwarder(self, name: str):
         topic = f"{self.base}/e2m/{name}"
+        is_event = name in ("session_event", "hlc_session_failed")
 
         def forward(value_json: bytes) -> None:
-            self.link.publish(topic, value_json, qos=0)
+            # events are kept while the broker is away (sent in order after the reconnect);
+            # state vars are simply re-published then
+            if is_event and self._backlog:
+                self._backlog.append((topic, value_json))
+            elif not self.link.publish(topic, value_json, qos=0) and is_event:
+                self._backlog.append((topic, value_json))
         return forward
 
     def _session(self, publish: bool) -> None:
