@@ -111,10 +111,19 @@ def test_the_readme_serve_example_runs(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EV_", "MQTT_SERVER_"))}
     env.update(MQTT_SERVER_PORT=str(port), MQTT_SERVER_ADDRESS="127.0.0.1",
                PATH=os.pathsep.join((os.path.dirname(sys.executable), env.get("PATH", ""), "/usr/sbin")))
-    res = subprocess.run(["bash", "-c", "set -e\n" + script + "\nwait"], capture_output=True, text=True, env=env,
-                         timeout=90, cwd=tmp_path)
-    assert res.returncode == 0, res.stderr
-    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("everest_api/")]
+    proc = subprocess.Popen(["bash", "-c", "set -e\n" + script + "\nwait"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:  # whatever happened, no broker or server of the script outlives the test
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if proc.poll() is None:
+            proc.communicate()
+    assert proc.returncode == 0, err
+    lines = [ln for ln in out.splitlines() if ln.startswith("everest_api/")]
     events = [json.loads(ln.split(" ", 1)[1])["event"] for ln in lines]
-    assert events == ["Enabled", "SessionStarted", "AuthRequired", "ChargingStarted", "SessionFinished"], res.stdout
-    assert "evsefast serve: stopped" in res.stderr
+    assert events == ["Enabled", "SessionStarted", "AuthRequired", "ChargingStarted", "SessionFinished"], out
+    assert "evsefast serve: stopped" in err

@@ -103,7 +103,7 @@ class ModuleRig:
 
     def cp(self, state: str) -> None:
         """The board reports a CP state (or PowerOn/PowerOff)."""
-        self.run(lambda: self.board.emit(state))
+        self.run(lambda: (self.board.emit(state), self.manager.tick()))
 
     def plug_in(self) -> None:
         """CP B."""
