@@ -92,8 +92,10 @@ class SimSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     connector: Literal["cable", "socket"] = "cable"
     meter_interval_ms: Annotated[float, Meta(ge=100, le=60000)] = 1000.0
     telemetry_interval_ms: Annotated[float, Meta(ge=100, le=600000)] = 10000.0
-    #: how often the simulation is advanced in real time
-    step_ms: Annotated[float, Meta(ge=10, le=1000)] = 100.0
+    #: how often the simulation is advanced in real time (the car acts every 250 ms; each simulated
+    #: event still reaches the manager at its own simulated time, and a cmd first brings the simulation
+    #: to the present)
+    step_ms: Annotated[float, Meta(ge=10, le=1000)] = 250.0
 
 
 class ConnectorSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

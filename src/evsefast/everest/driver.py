@@ -143,10 +143,11 @@ class ManagerDriver:
     # -- the loop --------------------------------------------------------------------------------
     def _pass(self) -> None:
         now = self.time_ms()
-        if self.step is not None and now >= self._next_step:
+        jobs = self._jobs
+        # a simulated board is brought to the present before a job acts on it, and every step_ms
+        if self.step is not None and (now >= self._next_step or jobs):
             self._next_step = now + self.step_ms
             self._guard(self.step, now)
-        jobs = self._jobs
         while jobs:
             self._guard(jobs.popleft())
         if self.manager_started:
