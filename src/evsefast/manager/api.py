@@ -25,6 +25,7 @@ from . import inbox as _in
 from .boot import Boot
 from .charger import Charger
 from .enable import EnableTable
+from .error_events import ERRORS_CHANNEL, OwnErrorEvents
 from .errors import INTERNAL, ErrorState
 from .events import SessionEventPublisher
 from .iec import IecAdapter
@@ -82,7 +83,8 @@ class EvseManager(Inbox):
                                   noise_A=cfg.soft_over_current_measurement_noise_A,
                                   timeout_ms=cfg.soft_over_current_timeout_ms,
                                   fail_on_errors=cfg.fail_on_powermeter_errors)
-        self._errors = ErrorState(cfg.inoperative_error_use_vendor_id)
+        self._errors = ErrorState(cfg.inoperative_error_use_vendor_id,
+                                  listener=OwnErrorEvents(publish, self.clock.wall_s, cfg.module_id, cfg.connector_id))
         self._reservation = Reservation()
         self._events = SessionEventPublisher(publish, self.clock.wall_s, self._metering)
         self._store = open_store(store)
@@ -210,6 +212,17 @@ class EvseManager(Inbox):
         """Call ``callback(value)`` on every publication of var ``name`` (``encoding``: None, "json",
         "msgpack"); returns a function that unsubscribes."""
         return self._vars.subscribe(name, callback, encoding)
+
+    def subscribe_errors(self, callback: Callable[[Any], None], encoding: Optional[str] = None):
+        """Call ``callback(error)`` on every raise and clear of the manager's own ``evse_manager/*`` errors
+        (``Inoperative``, ``MREC4OverCurrentFailure``, ``PowermeterTransactionStartFailed``, ``Internal``, ...).
+
+        ``error`` is a :class:`~evsefast.types.ModuleError` (EVerest's Error object: ``state`` ``Active`` on
+        raise, ``ClearedByModule`` on clear with the raise's ``uuid``), or its JSON/msgpack with ``encoding``.
+        Delivered in order with the vars, also when a raise and its clear happen within one tick.
+        Returns a function that unsubscribes.
+        """
+        return self._vars.subscribe_channel(ERRORS_CHANNEL, callback, encoding)
 
     def get(self, name: str, encoding: Optional[str] = None) -> Any:
         """The latest value of var ``name`` (None if never published); ``encoding`` "json" or
