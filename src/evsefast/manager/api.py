@@ -21,6 +21,7 @@ from ..config import ManagerConfig
 from ..errors import ManagerClosed, NotReady
 from ..store import open_store
 from ..types.evse_manager import EnableDisableSource, Enable_source, Enable_state
+from . import iec as _iec_mod
 from . import inbox as _in
 from .boot import Boot
 from .charger import Charger
@@ -39,6 +40,8 @@ from .vars import VARS, VarHub
 log = logging.getLogger("evsefast.manager")
 
 _INF = math.inf
+_BSP = _in.BSP
+_CP_LETTERS = _iec_mod.CP_LETTERS
 
 
 def _source(entry) -> EnableDisableSource:
@@ -270,19 +273,37 @@ class EvseManager(Inbox):
         self._busy = True
         try:
             core = self._core
+            boot = self._boot
+            iec = self._iec
             q = self.queue
             for _ in range(64):
                 self._dirty = False
                 while q:
                     kind, payload = q.popleft()
+                    if kind == _BSP and boot.ready:
+                        # the hot path (a CP event of a ready manager), inline; _handle has the rest
+                        raw = payload.event._value_  # the plain str; Enum.value is a slow descriptor
+                        if raw in _CP_LETTERS and iec.enabled:
+                            iec.evaluate(raw, now)
+                            core.step(now)
+                            continue
                     self._handle(kind, payload, now)
-                self._boot.step(now)
-                self._iec.check_timers(now)
-                if self._boot.ready:
-                    self._limits.expire(now, core.state != IDLE)
-                    core.step(now)
+                if not boot.booted:
+                    boot.step(now)
+                if (iec.c1_deadline is not None or iec.f_unlock_deadline is not None) and iec.check_timers(now):
+                    core.dirty = True
+                if boot.ready:
+                    lim = self._limits
+                    if not lim.expired and now >= lim.expiry_ms and lim.expire(now, core.state != IDLE):
+                        core.dirty = True
+                    # the machine already ran at this time and nothing changed since: running it again
+                    # would change nothing (a CP event was processed right above, in _handle)
+                    if core.dirty or self._iec.events or (core.settled_ms != now and now >= core.next_due_ms):
+                        core.step(now)
                     # the cable limit depends on the state: republish when I_eff changed
-                    self._limits.publish(core.state != IDLE)
+                    in_session = core.state != IDLE
+                    if (lim.eff[in_session], lim.phases_available) != lim.last_published:
+                        lim.publish(in_session)
                 if not q and not self._dirty:
                     break
         except Exception as exc:  # noqa: BLE001 - nothing may escape into the caller
@@ -290,16 +311,18 @@ class EvseManager(Inbox):
         finally:
             self._busy = False
         self._deadline = self._compute_deadline(now)
-        self._vars.deliver()
+        if self._vars.pending:
+            self._vars.deliver()
 
     def _compute_deadline(self, now: int) -> float:
-        d = self._iec.next_deadline()
-        d = _INF if d is None else d
+        iec = self._iec
+        d = _INF if iec.c1_deadline is None and iec.f_unlock_deadline is None else iec.next_deadline()
         if self._boot.ready:
-            x = self._limits.deadline()
-            if x < d:
-                d = x
-            x = self._core.deadline(now)
+            lim = self._limits
+            if not lim.expired and lim.expiry_ms < d:  # lim.deadline(), inline
+                d = lim.expiry_ms
+            core = self._core
+            x = core.next_due_ms = core.state_deadline(now)  # until then, without new input, a run is a no-op
             if x < d:
                 d = x
         else:
@@ -310,8 +333,10 @@ class EvseManager(Inbox):
 
     def _handle(self, kind: int, payload: Any, now: int) -> None:
         core = self._core
+        if kind != _in.BSP:
+            core.dirty = True  # any other input may change what the machine decides
         if kind == _in.BSP:
-            raw = payload.event.value
+            raw = payload.event._value_  # the plain str; Enum.value is a slow descriptor
             if raw == "EvseReplugStarted" or raw == "EvseReplugFinished":
                 if self._boot.ready:  # P13: the legacy replug (PRE)
                     core.replug(raw == "EvseReplugFinished")
@@ -386,6 +411,7 @@ class EvseManager(Inbox):
         """Run a cmd's effect under the lock, then process; internal errors -> safe state, ``default``."""
         with self._lock:
             now = self._now()
+            self._core.dirty = True
             try:
                 result = fn(now)
             except Exception as exc:  # noqa: BLE001

@@ -33,6 +33,8 @@ class VarHub:
         self._subs: Dict[str, List[Tuple[Callable[[Any], None], Optional[Callable[[Any], bytes]]]]] = {
             name: [] for name in (*VARS, *EXTRA_CHANNELS)}
         self._outbox: Deque[Tuple[str, Any]] = deque()
+        #: not empty while publications wait for ``deliver`` (the outbox itself)
+        self.pending = self._outbox
         self._delivering = False
         #: every session event ever published, for tests and diagnostics (bounded)
         self.history: Deque[SessionEvents] = deque(maxlen=1024)
