@@ -8,7 +8,8 @@ import time
 import pytest
 
 from evsefast.board import board_class
-from evsefast.board.yeti import Codec, VirtualYetiMcu, YetiBoard
+from evsefast.board.yeti import Codec, YetiBoard
+from evsefast.sim.virtual_yeti import VirtualYetiMcu
 from evsefast.board.yeti.transport import SerialTransport
 from evsefast.clock import ManualClock
 from evsefast.errors import InvalidInput, TransportInitError

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from evsefast.board.yeti import VirtualYetiMcu, YetiBoard
-from evsefast.board.yeti import virtual_cli
+from evsefast.board.yeti import YetiBoard
+from evsefast.sim import virtual_yeti_cli as virtual_cli
+from evsefast.sim.virtual_yeti import VirtualYetiMcu
 from evsefast.testing import RecordingListener
 from evsefast.types.board import PowerOnOff, PowerOnOffReason
 

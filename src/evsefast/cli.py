@@ -2,7 +2,7 @@
 
 ``evsefast simulate`` runs a simulated charger and car end to end through the Cython core (see
 ``evsefast simulate --help``); ``evsefast virtual-board`` runs a virtual Yeti MCU on a pty
-(``evsefast.board.yeti.virtual_cli``).
+(``evsefast.sim.virtual_yeti_cli``).
 
 Exit codes: 0 success, 2 bad arguments (the message names the argument and what is allowed),
 1 a safety invariant was broken (the message says which and when).
@@ -209,7 +209,7 @@ def simulate(argv: Optional[List[str]] = None, *, stdout: Optional[IO[str]] = No
 
 def virtual_board(argv: Optional[List[str]] = None) -> int:
     """``evsefast virtual-board``: the Yeti developer's virtual MCU command."""
-    from .board.yeti.virtual_cli import main as vmain
+    from .sim.virtual_yeti_cli import main as vmain
 
     return vmain(argv)
 

@@ -1,7 +1,7 @@
 """``evsefast simulate --board yeti``: the same session over the Yeti serial driver.
 
 The manager drives ``evsefast.board.yeti.driver.YetiBoard`` on a serial port.  Without a port a
-virtual Yeti MCU (``evsefast.board.yeti.virtual.VirtualYetiMcu``, the simulator's hardware and car
+virtual Yeti MCU (``evsefast.sim.virtual_yeti.VirtualYetiMcu``, the simulator's hardware and car
 behind the Yeti protocol) runs in-process on a pty.  A serial link runs in real time: the manager's
 clock is a ``ScaledClock(speed)`` and the virtual MCU runs at the same speed (default 1x; use
 ``--speed`` to accelerate, e.g. 30).
@@ -53,7 +53,7 @@ def run_yeti_session(options: SimOptions, port: Optional[str] = None, *, baudrat
     car = None
     checker = None
     if port is None:
-        from ..board.yeti.virtual import VirtualYetiMcu, make_hardware
+        from .virtual_yeti import VirtualYetiMcu, make_hardware
 
         car_opts = dict(profile.car_options)
         car_opts.update(opt.car_options)

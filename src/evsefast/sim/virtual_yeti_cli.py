@@ -18,7 +18,7 @@ import sys
 import threading
 from typing import List, Optional
 
-from .profiles import PROFILES
+from ..board.yeti.profiles import PROFILES
 
 
 def build_parser(prog: str = "evsefast virtual-board") -> argparse.ArgumentParser:
@@ -58,7 +58,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not args.speed > 0:
         print(f"--speed must be > 0, got {args.speed}", file=sys.stderr)
         return 2
-    from .virtual import VirtualYetiMcu, make_hardware
+    from .virtual_yeti import VirtualYetiMcu, make_hardware
 
     try:
         hardware = make_hardware(args.car, args.seed, duration_s=args.duration, phases=args.phases,

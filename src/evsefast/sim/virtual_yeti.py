@@ -28,11 +28,11 @@ import time
 import tty
 from typing import Any, Callable, Deque, Optional, Tuple
 
-from .codec import Codec
-from .events import CP_NUMBERS, PP_NUMBERS, powermeter_fields
-from .profiles import ERROR_FLAG_TYPES
+from ..board.yeti.codec import Codec
+from ..board.yeti.events import CP_NUMBERS, PP_NUMBERS, powermeter_fields
+from ..board.yeti.profiles import ERROR_FLAG_TYPES
 
-log = logging.getLogger("evsefast.board.yeti.virtual")
+log = logging.getLogger("evsefast.sim.virtual_yeti")
 
 MAX_STEP_MS = 100.0  #: longest stretch of simulated time one pass of the MCU loop advances
 _LINK_FAULTS = ("garbage", "crc", "truncate", "silence", "resume", "reset")
@@ -53,11 +53,11 @@ def make_hardware(car: Any = None, seed: Optional[int] = None, *, duration_s: fl
     None = the default profile). A profile's hardware options (e.g. ventilation) apply, then
     ``hardware_options``.
     """
-    from ...sim.hardware import SimHardware
+    from .hardware import SimHardware
 
     if car is None or isinstance(car, str):
-        from ...sim.car import make_car
-        from ...sim.profiles import resolve
+        from .car import make_car
+        from .profiles import resolve
 
         options = dict(resolve(car).hardware_options)
         options.update(hardware_options)
@@ -244,7 +244,7 @@ class VirtualYetiMcu:
         (spurious MCU reset), or a ``SimHardware.inject_fault`` kind (``arg`` False/"off" removes it).
         """
         if kind not in _LINK_FAULTS:
-            from ...sim.hardware import FAULT_ERRORS
+            from .hardware import FAULT_ERRORS
 
             if kind not in FAULT_ERRORS and "/" not in kind:
                 known = ", ".join(sorted([*_LINK_FAULTS, *FAULT_ERRORS]))
