@@ -117,6 +117,7 @@ class VirtualYetiMcu:
         self._schedule: list = []
         self.injected = collections.Counter()
         self.tx_frames = 0
+        self.tx_bytes = 0  #: bytes written to the host (a lockstep host waits until it has read them all)
         self.tx_dropped = 0
         self.host_resets = 0
 
@@ -296,6 +297,7 @@ class VirtualYetiMcu:
                 try:
                     n = os.write(self._master, view)
                     view = view[n:]
+                    self.tx_bytes += n
                 except BlockingIOError:
                     left = deadline - time.monotonic()
                     if left <= 0:
@@ -383,6 +385,47 @@ class VirtualYetiMcu:
         elif kind == "meter" and self.profile.has_mcu("power_meter"):
             self.send("power_meter", time_stamp=int(self.hardware.t_ms) & 0xFFFFFFFF, **powermeter_fields(ev[1]))
 
+    def _read_host(self) -> None:
+        """Read what the host sent and act on it (MCU thread)."""
+        try:
+            data = os.read(self._master, 4096)
+        except OSError:  # BlockingIOError included: nothing there after all
+            data = b""
+        if not data:
+            return
+        now = time.monotonic()
+        msgs = self._stream.feed(data)
+        if msgs:
+            with self._cond:
+                for member, value in msgs:
+                    self.received.append((now, member, value))
+                self._cond.notify_all()
+            self._last_host_ms = self.hardware.t_ms
+            self._host_lost = False
+            for member, value in msgs:
+                self._on_host(member, value)
+
+    def _run_calls(self) -> None:
+        while self._calls:
+            self._calls.popleft()()
+
+    def _after_advance(self) -> None:
+        """After the hardware moved: scheduled faults, the host-timeout fail-safe, a ``lost`` board."""
+        t_ms = self.hardware.t_ms
+        while self._schedule and self._schedule[0][0] <= t_ms:
+            _, kind, arg = self._schedule.pop(0)
+            self._inject(kind, arg)
+        if (self.host_timeout_ms is not None and not self._host_lost
+                and t_ms - self._last_host_ms > self.host_timeout_ms):
+            self._host_lost = True  # fail safe: the host went quiet
+            self.host_timeouts += 1
+            self.hardware.set_allow_power_on(False)
+            self.hardware.set_pwm_pct(100.0)
+        hw_lost = bool(getattr(self.hardware, "lost", False))
+        if hw_lost != self._hw_silent:  # inject_fault("lost") on the hardware
+            self._hw_silent = hw_lost
+            self.silence() if hw_lost else self.resume()
+
     def _main(self) -> None:
         last = time.monotonic()
         sim_ka_ms = 1000.0 * self.keepalive_interval_s
@@ -394,26 +437,8 @@ class VirtualYetiMcu:
             except (OSError, ValueError):
                 return
             if readable:
-                try:
-                    data = os.read(self._master, 4096)
-                except BlockingIOError:
-                    data = b""
-                except OSError:
-                    data = b""
-                if data:
-                    now = time.monotonic()
-                    msgs = self._stream.feed(data)
-                    if msgs:
-                        with self._cond:
-                            for member, value in msgs:
-                                self.received.append((now, member, value))
-                            self._cond.notify_all()
-                        self._last_host_ms = self.hardware.t_ms
-                        self._host_lost = False
-                        for member, value in msgs:
-                            self._on_host(member, value)
-            while self._calls:
-                self._calls.popleft()()
+                self._read_host()
+            self._run_calls()
             now = time.monotonic()
             dt_s, last = now - last, now
             if self.silent and self._silent_until is not None and now >= self._silent_until:
@@ -422,26 +447,12 @@ class VirtualYetiMcu:
                 # at most MAX_STEP_MS per pass: a slow model lags behind instead of blocking the link
                 for ev in self.hardware.advance(min(dt_s * 1000.0 * self.speed, MAX_STEP_MS)):
                     self._on_hw(ev)
-                t_ms = self.hardware.t_ms
-                while self._schedule and self._schedule[0][0] <= t_ms:
-                    _, kind, arg = self._schedule.pop(0)
-                    self._inject(kind, arg)
-                if (self.host_timeout_ms is not None and not self._host_lost
-                        and t_ms - self._last_host_ms > self.host_timeout_ms):
-                    self._host_lost = True  # fail safe: the host went quiet
-                    self.host_timeouts += 1
-                    self.hardware.set_allow_power_on(False)
-                    self.hardware.set_pwm_pct(100.0)
-                hw_lost = bool(getattr(self.hardware, "lost", False))
-                if hw_lost != self._hw_silent:  # inject_fault("lost") on the hardware
-                    self._hw_silent = hw_lost
-                    self.silence() if hw_lost else self.resume()
+                self._after_advance()
             # keep-alive every simulated second, and every 1/speed real seconds even if the model
             # lags (the host supervises the link on a clock running at the same speed)
             if self.hardware.t_ms >= next_ka_sim or now >= next_ka_real:
                 self._keep_alive()
                 next_ka_sim = self.hardware.t_ms + sim_ka_ms
                 next_ka_real = now + self.keepalive_interval_s / max(self.speed, 1.0)
-
 
 __all__ = ["DEFAULT_CAPS", "FLAG_OF_ERROR", "VirtualYetiMcu", "make_hardware"]
