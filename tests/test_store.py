@@ -65,12 +65,46 @@ def test_power_loss_in_process(kernels, tmp_path):
     cancelled = h2.mgr.session_events[0]
     assert cancelled.uuid == uuid
     assert cancelled.session_cancelled.reason.value == "PowerLoss"
-    assert cancelled.session_cancelled.energy_Wh_import == 30.0
+    # P10: the meter kept counting while we were off: the start-up sample, not the persisted 30.0
+    assert cancelled.session_cancelled.energy_Wh_import == 31.0
     assert h2.meter.requests == [("stop_transaction", uuid), ("stop_transaction", "")]
     # the key is cleared: a third start has nothing to clean up
     h2.mgr._store.close()
     h3 = ManagerHarness(kernels=kernels, store=str(path))
     assert h3.event_names() == ["Enabled"]
+
+
+def test_power_loss_without_a_startup_sample_reports_the_persisted_energy(kernels, tmp_path):
+    path = tmp_path / "session.db"
+    h = ManagerHarness(kernels=kernels, store=str(path))
+    _charge(h, [10.0, 20.0, 30.0])
+    h.mgr._store.close()
+    h2 = ManagerHarness(kernels=kernels, store=str(path), start=False)
+    h2.mgr.start()
+    h2.advance(5_000)  # initial_meter_value_timeout_ms passes without a sample
+    assert h2.event_names() == ["SessionCancelled", "Enabled"]
+    assert h2.mgr.session_events[0].session_cancelled.energy_Wh_import == 30.0
+    h2.sample(35.0)  # a later sample changes nothing that was already published
+    assert h2.mgr.session_events[0].session_cancelled.energy_Wh_import == 30.0
+
+
+@pytest.mark.parametrize("with_store", [False, True])
+def test_startup_sends_the_final_stop_to_every_meter_also_without_a_stored_session(kernels, tmp_path, with_store):
+    """Spec §2.7(k): stop_transaction("") at every start-up, with nothing stored and with no store."""
+    from evsefast.testing import FakePowerMeter
+    from evsefast.manager import EvseManager
+    from evsefast.testing import FakeBoard, ManualClock
+
+    meters = [FakePowerMeter(), FakePowerMeter()]
+    store = str(tmp_path / "s.db") if with_store else None
+    mgr = EvseManager({}, board=FakeBoard(), powermeters=meters, store=store, clock=ManualClock(), kernels=kernels)
+    mgr.start()
+    meters[0].publish(1.0)
+    mgr.tick()
+    assert mgr.get("ready") is True
+    for meter in meters:
+        assert meter.requests == [("stop_transaction", "")]
+    mgr.close()
 
 
 def test_normal_session_leaves_nothing(kernels, tmp_path):
@@ -125,12 +159,12 @@ def test_power_loss_across_sigkill(tmp_path, kernels):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
-    h = ManagerHarness(kernels=kernels, store=str(path))
+    h = ManagerHarness(kernels=kernels, store=str(path), energy_Wh=412.0)  # the meter counted on
     assert h.event_names() == ["SessionCancelled", "Enabled"]
     ev = h.mgr.session_events[0]
     assert ev.uuid == uuid
     assert ev.session_cancelled.reason.value == "PowerLoss"
-    assert ev.session_cancelled.energy_Wh_import == 400.0
+    assert ev.session_cancelled.energy_Wh_import == 412.0
     # a car still plugged in starts a new session when the board reports B again
     h.plug_in()
     assert h.event_names()[-2:] == ["SessionStarted", "AuthRequired"]

@@ -170,6 +170,12 @@ class IecAdapter:
         self.pwm_running = False
         self.board.cp_state_F()
 
+    def shutdown(self) -> None:
+        """Orderly close: power off and PWM off (X1) without any evaluation."""
+        self._power_off()
+        self.pwm_running = False
+        self.board.cp_state_X1()
+
     # -- internals ---------------------------------------------------------------------------
     def _power_off(self) -> None:
         self.power_on_allowed = False

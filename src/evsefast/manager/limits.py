@@ -31,7 +31,7 @@ class LimitState:
         self.module_id = module_id
         self.iec = iec
         self._publish = publish
-        self.max_current = 6.0  # HEAD initial; replaced by 0 A at start-up
+        self.max_current = 0.0  # spec §5.2: the initial limits object says 0 A (HEAD's 6 A is never shown)
         self.valid_until_ms = 0
         self.expired = True
         self.hw_max_A = NAN  # NaN = capabilities not received (no clamp)

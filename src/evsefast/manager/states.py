@@ -5,6 +5,9 @@ Entry blocks run only on real state changes; session events are published only t
 """
 from __future__ import annotations
 
+from ..types.authorization import (
+    AuthorizationStatus, AuthorizationType, IdToken, IdTokenType, ProvidedIdToken, ValidationResult,
+)
 from .errors import NONE as SHUTDOWN_NONE
 
 DISABLED = "Disabled"
@@ -23,6 +26,11 @@ REPLUG = "Replug"  # PRE only (P13): entered on the board's legacy EvseReplugSta
 
 STATES = (DISABLED, IDLE, WAIT_AUTH, PREPARE, CHARGING, PAUSED_EV, PAUSED_EVSE, STOPPING, FINISHED,
           T_STEP_EF, T_STEP_X1, SWITCH_PHASES, REPLUG)
+
+#: free service (``disable_authentication``): the manager authorizes itself with HEAD's token (spec §4)
+FREE_SERVICE_TOKEN = ProvidedIdToken(id_token=IdToken(value="FREESERVICE", type=IdTokenType.Local),
+                                     authorization_type=AuthorizationType.RFID)
+FREE_SERVICE_VALIDATION = ValidationResult(authorization_status=AuthorizationStatus.Accepted, tariff_messages=[])
 
 # timers (EM/Charger.hpp)
 LEGACY_WAKEUP_MS = 30_000  # EV stays in B with PWM on -> one F/X1 wake-up (IEC 61851-1 A.5.3)
@@ -74,7 +82,9 @@ class StatesMixin:
             self._start_session()
         self.ev.simple("AuthRequired", self.session_uuid)
         if self.cfg.disable_authentication and not self.authorized:
-            self._authorize_internal(None, None)
+            # free service (spec §4): authorize with HEAD's own token, so the meter's TransactionReq carries
+            # identification_data FREESERVICE / identification_type LOCAL
+            self._authorize_internal(FREE_SERVICE_TOKEN, FREE_SERVICE_VALIDATION)
 
     def _tick_WaitingForAuthentication(self, now):
         if self.errors.shutdown != SHUTDOWN_NONE or not self.ev_plugged_in:
