@@ -184,9 +184,10 @@ def test_python_dash_m_evsefast():
 
 
 # -- a closed stdout ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("extra", [["--json"], []])
+@pytest.mark.parametrize("extra", [["--json", "--quiet"], []])
 def test_closed_stdout_ends_the_run_quietly(extra):
-    """``evsefast simulate --json | head -1``: the run stops early, nothing on stderr."""
+    """``evsefast simulate --json --quiet | head -1``: the run stops early, nothing on stderr (without
+    ``--json`` the event lines and the summary go to stdout too)."""
     proc = subprocess.Popen([sys.executable, "-m", "evsefast", "simulate", *extra], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     first = proc.stdout.readline()
