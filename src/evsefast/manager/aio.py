@@ -1,0 +1,255 @@
+"""asyncio for ``EvseManager``: ``async for ev in mgr.events()`` and ``await mgr.wait_ready()``.
+
+``mgr.events()`` yields the session events (``SessionEvents``); ``mgr.events("powermeter", "limits",
+...)`` yields :class:`VarEvent` ``(name, value)`` pairs of exactly the vars named (add
+``"session_event"`` to get those too). The subscription starts when ``events()`` is called, so nothing
+published after that is missed, even before the first ``async for`` step.
+
+Values reach the stream from the thread that ticks the manager (a ``Runner`` thread, the event loop
+itself when ``Runner`` runs there, or any thread calling a cmd) and wait in a **bounded** buffer of
+``maxsize`` items (default 1024). Overflow policy -- when the consumer falls ``maxsize`` items behind:
+
+* ``overflow="drop_oldest"`` (default): the oldest buffered item is dropped for the new one, and
+  ``stream.dropped`` counts every dropped item (a warning is logged at the first drop of each run
+  of drops). The charger never waits for a slow consumer.
+* ``overflow="raise"``: the items buffered before the gap are still delivered, then the iteration
+  raises :class:`EventsOverflow` (``dropped`` says how many were lost) and the stream is closed.
+
+Leaving the ``async for`` loop (``break``, an exception), ``await stream.aclose()`` or ``async with
+mgr.events() as stream`` unsubscribes. ``close()`` of the manager ends every stream (the loop ends).
+
+Cmds stay synchronous and are safe to call from the event loop: they take the manager's lock for
+microseconds and never wait for the board or for I/O.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from typing import (
+    TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Generic, List, NamedTuple, Optional, TypeVar, overload,
+)
+
+from ..errors import EvseError, ManagerClosed
+from .var_access import VarAccess
+
+if TYPE_CHECKING:
+    from typing import Literal
+
+    from ..types.evse_manager import SessionEvents
+    from .var_access import VarName
+
+log = logging.getLogger("evsefast.manager")
+
+T = TypeVar("T")
+DEFAULT_MAXSIZE = 1024
+
+
+class EventsOverflow(EvseError):
+    """An ``events(..., overflow="raise")`` consumer fell ``maxsize`` items behind; ``dropped`` were lost."""
+
+    def __init__(self, message: str, dropped: int) -> None:
+        super().__init__(message)
+        self.dropped = dropped
+
+
+class VarEvent(NamedTuple):
+    """One publication of a var: its ``name`` and ``value`` (the var's type, e.g. ``Powermeter``)."""
+
+    name: str
+    value: Any
+
+
+_CLOSED = object()  # pushed when the manager closes: ends the iteration
+
+
+class EventStream(Generic[T]):
+    """An async iterator over var publications with a bounded buffer; see the module docstring."""
+
+    def __init__(self, maxsize: int, overflow: str) -> None:
+        if not (isinstance(maxsize, int) and maxsize >= 1):
+            raise ValueError(f"maxsize must be an int >= 1, got {maxsize!r}")
+        if overflow not in ("drop_oldest", "raise"):
+            raise ValueError(f"overflow must be 'drop_oldest' or 'raise', got {overflow!r}")
+        self.maxsize = maxsize
+        self.overflow = overflow
+        #: items dropped because the consumer was ``maxsize`` items behind
+        self.dropped = 0
+        self._buf: Deque[Any] = deque()
+        self._lock = threading.Lock()
+        self._waiter: Optional[asyncio.Future[None]] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._overflowed = False  # "raise": deliver what came before the gap, then raise
+        self._dropping = False
+        self._closed = False
+        self._unsubscribers: List[Callable[[], None]] = []
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None  # bound at the first step of the iteration
+
+    # -- producer side (any thread) ----------------------------------------------------------------
+    def _push(self, item: Any) -> None:
+        with self._lock:
+            if self._closed or self._overflowed:
+                if self._overflowed:
+                    self.dropped += 1
+                return
+            if len(self._buf) >= self.maxsize:
+                self.dropped += 1
+                if self.overflow == "raise":
+                    self._overflowed = True
+                else:
+                    self._buf.popleft()
+                    self._buf.append(item)
+                    if not self._dropping:
+                        self._dropping = True
+                        log.warning("events(): the consumer is %d items behind; dropping the oldest (dropped so "
+                                    "far: %d)", self.maxsize, self.dropped)
+            else:
+                self._dropping = False
+                self._buf.append(item)
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            self._wake(waiter)
+
+    def _wake(self, waiter: "asyncio.Future[None]") -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+
+        def resolve() -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+        loop.call_soon_threadsafe(resolve)
+
+    def _end(self) -> None:
+        """The manager closed: the iteration ends after the buffered items."""
+        self._push(_CLOSED)
+
+    # -- consumer side (the event loop) ------------------------------------------------------------
+    def __aiter__(self) -> "EventStream[T]":
+        return self
+
+    async def __anext__(self) -> T:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                if self._buf:
+                    item = self._buf.popleft()
+                    if item is _CLOSED:
+                        self._closed = True
+                    else:
+                        return item  # type: ignore[no-any-return]
+                if self._closed:
+                    waiter = None
+                elif self._overflowed:
+                    waiter = None
+                else:
+                    waiter = self._loop.create_future()
+                    self._waiter = waiter
+            if waiter is None:
+                overflowed = self._overflowed
+                self._close()
+                if overflowed:
+                    raise EventsOverflow(f"events(): the consumer fell {self.maxsize} items behind; {self.dropped} "
+                                         "publications were dropped", self.dropped)
+                raise StopAsyncIteration
+            await waiter
+
+    def _close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._buf.clear()
+            unsubscribers, self._unsubscribers = self._unsubscribers, []
+        for unsubscribe in unsubscribers:
+            unsubscribe()
+
+    async def aclose(self) -> None:
+        """Unsubscribe and end the iteration (buffered items are discarded)."""
+        self._close()
+        with self._lock:
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def __aenter__(self) -> "EventStream[T]":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+
+class AsyncApi(VarAccess):
+    """``events()`` and ``wait_ready()`` beside the typed ``subscribe``/``get`` (mixed into ``EvseManager``)."""
+
+    _streams: "List[EventStream[Any]]"
+    if TYPE_CHECKING:
+        @property
+        def closed(self) -> bool: ...
+
+        @property
+        def ready(self) -> bool: ...
+
+    @overload
+    def events(self, *, maxsize: int = DEFAULT_MAXSIZE,
+               overflow: "Literal['drop_oldest', 'raise']" = "drop_oldest") -> "EventStream[SessionEvents]": ...
+
+    @overload
+    def events(self, var: "VarName", *more: "VarName", maxsize: int = DEFAULT_MAXSIZE,
+               overflow: "Literal['drop_oldest', 'raise']" = "drop_oldest") -> EventStream[VarEvent]: ...
+
+    def events(self, *names: str, maxsize: int = DEFAULT_MAXSIZE, overflow: str = "drop_oldest") -> EventStream[Any]:
+        """An async iterator of session events (no names) or of ``VarEvent(name, value)`` for the vars named;
+        bounded by ``maxsize`` with the ``overflow`` policy of the module docstring."""
+        if self.closed:
+            raise ManagerClosed("events: the manager is closed (close() was called)")
+        stream: EventStream[Any] = EventStream(maxsize, overflow)
+        if not names:
+            stream._unsubscribers.append(self.subscribe("session_event", stream._push))
+        else:
+            for name in dict.fromkeys(names):  # each var once, in the order given
+                stream._unsubscribers.append(
+                    self.subscribe(name, lambda value, name=name: stream._push(VarEvent(name, value))))
+        self._streams = [s for s in getattr(self, "_streams", []) if not s._closed] + [stream]
+        return stream
+
+    def _end_streams(self) -> None:
+        """End every open ``events()`` iteration (the manager closed)."""
+        for stream in getattr(self, "_streams", []):
+            stream._end()
+        self._streams = []
+
+    async def wait_ready(self, timeout_s: Optional[float] = None) -> None:
+        """Return once the manager is ready (cmds are served; the ``ready`` var was published).
+
+        Someone must tick the manager meanwhile (a ``Runner``). ``timeout_s`` None waits without limit;
+        otherwise ``asyncio.TimeoutError`` after that long. ``ManagerClosed`` if the manager is or gets closed.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout_s is None else loop.time() + float(timeout_s)
+        ready = asyncio.Event()
+
+        def on_ready(value: bool) -> None:
+            if value:
+                loop.call_soon_threadsafe(ready.set)
+        unsubscribe = self.subscribe("ready", on_ready)
+        try:
+            while not self.ready:
+                if self.closed:
+                    raise ManagerClosed("wait_ready: the manager is closed (close() was called)")
+                # look again at least every 0.5 s: close() publishes nothing a waiter would hear
+                wait_s = 0.5 if deadline is None else min(0.5, deadline - loop.time())
+                if wait_s <= 0:
+                    raise asyncio.TimeoutError(f"wait_ready: the manager was not ready within {timeout_s} s")
+                try:
+                    await asyncio.wait_for(ready.wait(), wait_s)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            unsubscribe()
+
+
+__all__ = ["AsyncApi", "EventStream", "EventsOverflow", "VarEvent"]
