@@ -15,8 +15,10 @@ itself when ``Runner`` runs there, or any thread calling a cmd) and wait in a **
 * ``overflow="raise"``: the items buffered before the gap are still delivered, then the iteration
   raises :class:`EventsOverflow` (``dropped`` says how many were lost) and the stream is closed.
 
-Leaving the ``async for`` loop (``break``, an exception), ``await stream.aclose()`` or ``async with
-mgr.events() as stream`` unsubscribes. ``close()`` of the manager ends every stream (the loop ends).
+``async with mgr.events() as stream`` or ``await stream.aclose()`` unsubscribes; so does dropping the
+last reference to a stream (``break`` out of ``async for ev in mgr.events()``: CPython frees it at
+once; the manager holds streams only weakly). ``close()`` of the manager ends every stream: the
+``async for`` loop ends after the items already buffered.
 
 Cmds stay synchronous and are safe to call from the event loop: they take the manager's lock for
 microseconds and never wait for the board or for I/O.
@@ -26,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import weakref
 from collections import deque
 from typing import (
     TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Generic, List, NamedTuple, Optional, TypeVar, overload,
@@ -61,9 +64,6 @@ class VarEvent(NamedTuple):
     value: Any
 
 
-_CLOSED = object()  # pushed when the manager closes: ends the iteration
-
-
 class EventStream(Generic[T]):
     """An async iterator over var publications with a bounded buffer; see the module docstring."""
 
@@ -83,6 +83,7 @@ class EventStream(Generic[T]):
         self._overflowed = False  # "raise": deliver what came before the gap, then raise
         self._dropping = False
         self._closed = False
+        self._ending = False  # the manager closed: stop once the buffer is empty
         self._unsubscribers: List[Callable[[], None]] = []
         try:
             self._loop = asyncio.get_running_loop()
@@ -126,7 +127,11 @@ class EventStream(Generic[T]):
 
     def _end(self) -> None:
         """The manager closed: the iteration ends after the buffered items."""
-        self._push(_CLOSED)
+        with self._lock:
+            self._ending = True
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            self._wake(waiter)
 
     # -- consumer side (the event loop) ------------------------------------------------------------
     def __aiter__(self) -> "EventStream[T]":
@@ -138,12 +143,8 @@ class EventStream(Generic[T]):
         while True:
             with self._lock:
                 if self._buf:
-                    item = self._buf.popleft()
-                    if item is _CLOSED:
-                        self._closed = True
-                    else:
-                        return item  # type: ignore[no-any-return]
-                if self._closed:
+                    return self._buf.popleft()  # type: ignore[no-any-return]
+                if self._closed or self._ending:
                     waiter = None
                 elif self._overflowed:
                     waiter = None
@@ -175,6 +176,12 @@ class EventStream(Generic[T]):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
+    def __del__(self) -> None:
+        try:
+            self._close()
+        except Exception:  # noqa: BLE001 - never raise from a finaliser (interpreter shutdown)
+            pass
+
     async def __aenter__(self) -> "EventStream[T]":
         return self
 
@@ -185,7 +192,7 @@ class EventStream(Generic[T]):
 class AsyncApi(VarAccess):
     """``events()`` and ``wait_ready()`` beside the typed ``subscribe``/``get`` (mixed into ``EvseManager``)."""
 
-    _streams: "List[EventStream[Any]]"
+    _streams: "weakref.WeakSet[EventStream[Any]]"
     if TYPE_CHECKING:
         @property
         def closed(self) -> bool: ...
@@ -207,20 +214,29 @@ class AsyncApi(VarAccess):
         if self.closed:
             raise ManagerClosed("events: the manager is closed (close() was called)")
         stream: EventStream[Any] = EventStream(maxsize, overflow)
+        ref = weakref.ref(stream)  # the subscription must not keep a dropped stream alive
+
+        def relay(name: Optional[str]) -> Callable[[Any], None]:
+            def push(value: Any) -> None:
+                target = ref()
+                if target is not None:
+                    target._push(value if name is None else VarEvent(name, value))
+            return push
         if not names:
-            stream._unsubscribers.append(self.subscribe("session_event", stream._push))
+            stream._unsubscribers.append(self.subscribe("session_event", relay(None)))
         else:
             for name in dict.fromkeys(names):  # each var once, in the order given
-                stream._unsubscribers.append(
-                    self.subscribe(name, lambda value, name=name: stream._push(VarEvent(name, value))))
-        self._streams = [s for s in getattr(self, "_streams", []) if not s._closed] + [stream]
+                stream._unsubscribers.append(self.subscribe(name, relay(name)))  # type: ignore[call-overload]
+        streams = getattr(self, "_streams", None)
+        if streams is None:
+            streams = self._streams = weakref.WeakSet()
+        streams.add(stream)
         return stream
 
     def _end_streams(self) -> None:
         """End every open ``events()`` iteration (the manager closed)."""
-        for stream in getattr(self, "_streams", []):
+        for stream in list(getattr(self, "_streams", ())):
             stream._end()
-        self._streams = []
 
     async def wait_ready(self, timeout_s: Optional[float] = None) -> None:
         """Return once the manager is ready (cmds are served; the ``ready`` var was published).
