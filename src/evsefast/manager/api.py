@@ -13,7 +13,7 @@ import logging
 import math
 import threading
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, List, Mapping, Optional, Union, cast
 
 from .. import _impl
 from ..clock import Clock
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     import os
 
     from ..board.port import BoardSupport, PowerMeter
+    from .var_access import VarName
 
 log = logging.getLogger("evsefast.manager")
 
@@ -65,8 +66,8 @@ class EvseManager(AsyncApi, Inbox):
     ``evsefast._impl.ACTIVE``).
     """
 
-    #: var name -> type, as in the seed interface
-    VARS = MappingProxyType(VARS)
+    #: var name -> type, as in the seed interface (keys typed as ``VarName`` for ``subscribe``/``get``)
+    VARS: "ClassVar[Mapping[VarName, Any]]" = cast("Mapping[VarName, Any]", MappingProxyType(VARS))
 
     def __init__(self, config: "Union[ManagerConfig, Mapping[str, Any], None]" = None,
                  board: "Optional[BoardSupport]" = None, powermeters: "Iterable[PowerMeter]" = (),
