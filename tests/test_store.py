@@ -169,3 +169,78 @@ def test_power_loss_across_sigkill(tmp_path, kernels):
     h.plug_in()
     assert h.event_names()[-2:] == ["SessionStarted", "AuthRequired"]
     assert h.mgr.session_events[-1].uuid != uuid
+
+
+# --------------------------------------------------------------------------------------------------
+# A store that cannot be used: StoreError naming the path and what is wrong, never a raw sqlite3 error
+# --------------------------------------------------------------------------------------------------
+
+from evsefast.errors import EvseError, StoreError  # noqa: E402
+
+
+def test_missing_directory_is_a_store_error_naming_it(tmp_path):
+    path = tmp_path / "nope" / "session.db"
+    with pytest.raises(StoreError) as info:
+        SessionStore(path)
+    assert isinstance(info.value, EvseError) and info.value.path == str(path)
+    assert str(tmp_path / "nope") in str(info.value) and "does not exist" in str(info.value)
+    assert not (tmp_path / "nope").exists()
+
+
+def test_a_directory_is_a_store_error(tmp_path):
+    with pytest.raises(StoreError, match="is a directory"):
+        SessionStore(tmp_path)
+
+
+def test_the_manager_reports_a_bad_store_path_at_construction(tmp_path):
+    from evsefast.manager import EvseManager
+    from evsefast.testing import FakeBoard
+
+    with pytest.raises(StoreError, match="does not exist"):
+        EvseManager({}, board=FakeBoard(), store=str(tmp_path / "missing" / "s.db"))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_corrupt_database_is_moved_aside_and_the_store_starts_empty(tmp_path, caplog, damage):
+    path = tmp_path / "session.db"
+    s = SessionStore(path)
+    s.begin("u1", 10.0)
+    s.close()
+    data = path.read_bytes()
+    path.write_bytes(b"not a database at all " * 200 if damage == "garbage" else data[: len(data) // 2 + 100])
+    with caplog.at_level("WARNING", logger="evsefast.store"):
+        s2 = SessionStore(path)
+    assert s2.load() is None
+    s2.begin("u2", 1.0)  # it works: fresh
+    s2.close()
+    aside = [p.name for p in tmp_path.iterdir() if ".corrupt-" in p.name and not p.name.endswith(("-wal", "-shm"))]
+    assert len(aside) == 1 and aside[0].startswith("session.db.corrupt-")
+    assert any("moved aside" in r.getMessage() and str(path) in r.getMessage() for r in caplog.records)
+    assert SessionStore(path).load().uuid == "u2"
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A real read-only file system (tmpfs remounted ro); needs root (CI runs as root)."""
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        if os.environ.get("CI"):
+            pytest.fail("cannot mount a tmpfs under CI (the read-only store test needs root)")
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_read_only_file_system_is_an_error_at_construction(read_only_dir):
+    path = read_only_dir / "session.db"
+    s = SessionStore(path)
+    s.begin("u1", 5.0)
+    s.close()
+    assert subprocess.run(["mount", "-o", "remount,ro", str(read_only_dir)], capture_output=True).returncode == 0
+    with pytest.raises(StoreError) as info:
+        SessionStore(path)
+    assert str(read_only_dir) in str(info.value) and "not writable" in str(info.value)
+    assert path.exists()  # nothing moved: the file is fine, the file system is read-only

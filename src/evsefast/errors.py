@@ -59,11 +59,20 @@ class ManagerClosed(EvseError, RuntimeError):
     """A cmd was called after ``EvseManager.close()``. Nothing changed."""
 
 
+class StoreError(EvseError):
+    """The power-loss store cannot be used: the message names the path and what is wrong (missing
+    directory, a directory given as the file, read-only filesystem, ...). ``path`` is that path."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class SafetyViolation(EvseError):
     """A safety invariant was broken (raised by checkers in tests and the simulator)."""
 
 
 __all__ = [
     "BoardError", "CommandRejected", "CrcError", "EvseError", "FramingError", "InvalidInput", "ManagerClosed",
-    "NotReady", "ProtocolError", "SafetyViolation", "TransportClosed", "TransportInitError",
+    "NotReady", "ProtocolError", "SafetyViolation", "StoreError", "TransportClosed", "TransportInitError",
 ]
