@@ -46,12 +46,13 @@ def test_a_board_that_never_answers():
 
 
 def test_a_virtual_mcu_too_slow_for_the_speed_fell_behind():
-    """The virtual MCU runs at most 100 ms of physics per 5 ms pass (20x real time): at --speed 200
-    it falls behind at once, and the run stops instead of reporting a wrong session."""
-    code, out, err = run(["--board", "yeti", "--speed", "200", "--quiet"])
+    """The virtual MCU runs at most 100 ms of physics per 5 ms pass (20x real time at best): at
+    --speed 60 (issue 10: 1,689 Wh instead of 5,088 and exit 0) it falls behind, and the run stops
+    instead of reporting a wrong session."""
+    code, out, err = run(["--board", "yeti", "--speed", "60", "--quiet"])
     assert code == EXIT_UNTRUSTED
     line = one_line(err)
-    assert "the board fell behind the simulated clock" in line and "--speed 200" in line
+    assert "the board fell behind the simulated clock" in line and "--speed 60" in line
     assert "leave out --speed" in line
 
 
@@ -86,19 +87,25 @@ def test_the_same_fault_over_the_yeti_link_in_lockstep():
     assert "nothing was charged" in one_line(err)
 
 
+SHORT_CAR = "sleep 1;iec_wait_pwr_ready;sleep 1;draw_power_regulated 16,3;sleep 12;unplug"
+
+
 def test_a_board_on_a_port_at_the_same_speed_is_trusted():
-    """The same session against evsefast virtual-board on a pty, both at --speed 20: exit 0 and the
-    energy from the board's power meter (the host cannot see the virtual board's physics)."""
-    vb = subprocess.Popen([sys.executable, "-m", "evsefast", "virtual-board", "--speed", "20", "--duration", "60",
-                           "--run-for", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """The same session against evsefast virtual-board on a pty, both at --speed 8 (well within
+    the virtual MCU's 20x, also with the kernels running as plain Python): exit 0 and the energy
+    from the board's power meter (the host cannot see the virtual board's physics)."""
+    vb = subprocess.Popen([sys.executable, "-m", "evsefast", "virtual-board", "--speed", "8", "--duration", "20",
+                           "--car", SHORT_CAR, "--run-for", "60"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         path = vb.stdout.readline().strip()
-        code, out, err = run(["--board", "yeti", "--port", path, "--duration", "60", "--speed", "20", "--quiet"])
+        code, out, err = run(["--board", "yeti", "--port", path, "--duration", "20", "--speed", "8",
+                              "--car", SHORT_CAR, "--quiet"])
     finally:
         vb.terminate()
         vb.wait(10)
     assert code == EXIT_OK, err
     assert "SessionFinished" in out
     energy = int(out.split("energy: ")[1].split(" Wh")[0])
-    assert energy > 50  # 16 A x 3 x 230 V for ~35 s of charging = 128 Wh; the car pauses too
+    assert 20 < energy < 60  # 16 A x 3 x ~230 V for ~12 s = 37 Wh
     assert "safety invariants: not checked" in out

@@ -93,8 +93,7 @@ def guard(prog: str, run: Callable[[], int], stderr: Optional[IO[str]] = None) -
         err.write(f"{prog}: {exc}\n")
         return EXIT_USAGE
     except (StdoutClosed, BrokenPipeError):
-        quiet_stdout()
-        return EXIT_PIPE
+        return EXIT_PIPE  # main() silences the real stdout; a stream passed in is the caller's
     except KeyboardInterrupt:
         err.write(f"{prog}: interrupted\n")
         return EXIT_INTERRUPTED
@@ -163,8 +162,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):
-        quiet_stdout()
         code = code or EXIT_PIPE
+    if code == EXIT_PIPE:
+        quiet_stdout()  # else the interpreter's last flush of stdout prints a BrokenPipeError
     return code
 
 

@@ -51,10 +51,15 @@ def make_hardware(car: Any = None, seed: Optional[int] = None, *, duration_s: fl
 
     ``car`` is a car object, or a car profile name or car script (``evsefast.sim.car.make_car``;
     None = the default profile). A profile's hardware options (e.g. ventilation) apply, then
-    ``hardware_options``.
+    ``hardware_options``; the CP is sampled at 100 kS/s, or 10 kS/s when the kernels run as plain
+    Python (as in ``evsefast simulate``), unless ``sample_rate_Hz`` is given.
     """
+    from .. import _impl
     from .hardware import SimHardware
 
+    if "sample_rate_Hz" not in hardware_options:  # as the simulator: 10 kS/s when the kernels run as Python
+        kernels = hardware_options.get("kernels") or _impl.ACTIVE
+        hardware_options["sample_rate_Hz"] = 100_000 if getattr(kernels, "compiled", True) else 10_000
     if car is None or isinstance(car, str):
         from .car import make_car
         from .profiles import resolve

@@ -35,7 +35,9 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     p.add_argument("--car", metavar="SCRIPT|PROFILE", default=None,
                    help="car command script (EVerest car command language) or car profile name")
     p.add_argument("--speed", metavar="FACTOR", type=number(1e-3, 1e6), default=1.0,
-                   help="simulated seconds per real second, 0.001 to 1e6 (default 1)")
+                   help="simulated seconds per real second, 0.001 to 1e6 (default 1); the physics advance at most "
+                        "100 ms per 5 ms pass, so above about 20 the board falls behind (the host can tell from its "
+                        "keep-alive time stamps)")
     p.add_argument("--seed", type=int, default=None, help="random seed of the simulation")
     p.add_argument("--profile", choices=sorted(PROFILES), default="yeti", help="board field numbering")
     p.add_argument("--link", metavar="PATH", default=None,
