@@ -175,6 +175,17 @@ def test_unknown_command_and_help_and_version(capsys):
     assert capsys.readouterr().out == f"evsefast {__version__}\n"
 
 
+def test_help_says_what_board_yeti_does_with_time(capsys):
+    from evsefast.cli_simulate import build_parser
+
+    text = " ".join(build_parser().format_help().split())
+    assert "lockstep" in text and "as fast as the link allows" in text
+    assert "--port PATH runs in real time (--speed 1) by default" in text
+    for option in ("--car", "--limit", "--phases", "--duration", "--speed", "--json", "--plot", "--seed", "--board",
+                   "--port", "--fault", "--socket", "--quiet", "--verbose"):
+        assert option in text
+
+
 def test_python_dash_m_evsefast():
     proc = cli("-V")
     assert proc.returncode == 0 and proc.stdout.startswith("evsefast ")
