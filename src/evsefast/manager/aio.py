@@ -25,19 +25,20 @@ microseconds and never wait for the board or for I/O.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
+import sys
 import threading
 import weakref
 from collections import deque
 from typing import (
-    TYPE_CHECKING, Any, AsyncIterator, Callable, Deque, Generic, List, NamedTuple, Optional, TypeVar, overload,
+    TYPE_CHECKING, Any, Callable, Deque, Generic, List, NamedTuple, Optional, TypeVar, overload,
 )
 
 from ..errors import EvseError, ManagerClosed
 from .var_access import VarAccess
 
 if TYPE_CHECKING:
+    import asyncio
     from typing import Literal
 
     from ..types.evse_manager import SessionEvents
@@ -85,10 +86,13 @@ class EventStream(Generic[T]):
         self._closed = False
         self._ending = False  # the manager closed: stop once the buffer is empty
         self._unsubscribers: List[Callable[[], None]] = []
-        try:
-            self._loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._loop = None  # bound at the first step of the iteration
+        self._loop = None  # the running loop, else bound at the first step of the iteration
+        aio = sys.modules.get("asyncio")  # not imported: no loop can be running (and asyncio costs ~25 ms)
+        if aio is not None:
+            try:
+                self._loop = aio.get_running_loop()
+            except RuntimeError:
+                pass
 
     # -- producer side (any thread) ----------------------------------------------------------------
     def _push(self, item: Any) -> None:
@@ -138,6 +142,8 @@ class EventStream(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
+        import asyncio
+
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         while True:
@@ -244,6 +250,8 @@ class AsyncApi(VarAccess):
         Someone must tick the manager meanwhile (a ``Runner``). ``timeout_s`` None waits without limit;
         otherwise ``asyncio.TimeoutError`` after that long. ``ManagerClosed`` if the manager is or gets closed.
         """
+        import asyncio
+
         loop = asyncio.get_running_loop()
         deadline = None if timeout_s is None else loop.time() + float(timeout_s)
         ready = asyncio.Event()

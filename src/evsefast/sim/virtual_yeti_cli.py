@@ -12,8 +12,6 @@ simulated time. ``--fault`` takes the same ``KIND[:ARG][@TIME]`` as ``evsefast s
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import signal
 import sys
 import threading
