@@ -13,7 +13,7 @@ import logging
 import math
 import threading
 from types import MappingProxyType
-from typing import Any, Callable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, List, Mapping, Optional, Union, cast
 
 from .. import _impl
 from ..clock import Clock
@@ -21,8 +21,10 @@ from ..config import ManagerConfig
 from ..errors import ManagerClosed, NotReady
 from ..store import open_store
 from ..types.evse_manager import EnableDisableSource, Enable_source, Enable_state
+from . import cmds as _cmds
 from . import iec as _iec_mod
 from . import inbox as _in
+from .aio import AsyncApi
 from .boot import Boot
 from .charger import Charger
 from .enable import EnableTable
@@ -37,6 +39,12 @@ from .reservation import Reservation
 from .states import CHARGING, IDLE, PAUSED_EV
 from .vars import VARS, VarHub
 
+if TYPE_CHECKING:
+    import os
+
+    from ..board.port import BoardSupport, PowerMeter
+    from .var_access import VarName
+
 log = logging.getLogger("evsefast.manager")
 
 _INF = math.inf
@@ -50,7 +58,7 @@ def _source(entry) -> EnableDisableSource:
                                enable_priority=prio)
 
 
-class EvseManager(Inbox):
+class EvseManager(AsyncApi, Inbox):
     """The charging kernel of one connector (EVerest ``evse_manager``).
 
     ``EvseManager(config=None, board=..., powermeters=(), store=None, clock=None, kernels=None)``:
@@ -61,11 +69,13 @@ class EvseManager(Inbox):
     ``evsefast._impl.ACTIVE``).
     """
 
-    #: var name -> type, as in the seed interface
-    VARS = MappingProxyType(VARS)
+    #: var name -> type, as in the seed interface (keys typed as ``VarName`` for ``subscribe``/``get``)
+    VARS: "ClassVar[Mapping[VarName, Any]]" = cast("Mapping[VarName, Any]", MappingProxyType(VARS))
 
-    def __init__(self, config: Any = None, board=None, powermeters=(), store=None, clock: Optional[Clock] = None,
-                 kernels=None) -> None:
+    def __init__(self, config: "Union[ManagerConfig, Mapping[str, Any], None]" = None,
+                 board: "Optional[BoardSupport]" = None, powermeters: "Iterable[PowerMeter]" = (),
+                 store: "Union[str, os.PathLike[str], Any, None]" = None, clock: Optional[Clock] = None,
+                 kernels: Any = None) -> None:
         super().__init__()
         if board is None:
             raise TypeError("EvseManager needs a board (a BoardSupport, e.g. evsefast.testing.FakeBoard())")
@@ -138,6 +148,7 @@ class EvseManager(Inbox):
             if self._closed:
                 return
             self._closed = True
+            self._end_streams()
             try:
                 if self._boot.started:
                     self._iec.shutdown()
@@ -211,11 +222,6 @@ class EvseManager(Inbox):
         return None if d == _INF else d
 
     # -- vars ----------------------------------------------------------------------------------------
-    def subscribe(self, name: str, callback: Callable[[Any], None], encoding: Optional[str] = None):
-        """Call ``callback(value)`` on every publication of var ``name`` (``encoding``: None, "json",
-        "msgpack"); returns a function that unsubscribes."""
-        return self._vars.subscribe(name, callback, encoding)
-
     def subscribe_errors(self, callback: Callable[[Any], None], encoding: Optional[str] = None):
         """Call ``callback(error)`` on every raise and clear of the manager's own ``evse_manager/*`` errors
         (``Inoperative``, ``MREC4OverCurrentFailure``, ``PowermeterTransactionStartFailed``, ``Internal``, ...).
@@ -226,15 +232,6 @@ class EvseManager(Inbox):
         Returns a function that unsubscribes.
         """
         return self._vars.subscribe_channel(ERRORS_CHANNEL, callback, encoding)
-
-    def get(self, name: str, encoding: Optional[str] = None) -> Any:
-        """The latest value of var ``name`` (None if never published); ``encoding`` "json" or
-        "msgpack" returns it encoded by the shared encoder of :mod:`evsefast.codec`."""
-        VarHub.check_name(name)
-        value = self._vars.latest.get(name)
-        if encoding is None or value is None:
-            return value
-        return VarHub.encoder(encoding)(value)
 
     @property
     def state(self) -> str:
@@ -436,9 +433,22 @@ class EvseManager(Inbox):
         self.board.enable(value)
 
     # -- the interface's cmds ------------------------------------------------------------------------
-    from .cmds import (  # noqa: E402  (methods defined in cmds.py to keep one job per file)
-        authorize_response, cancel_reservation, enable_disable, enforce_limits, external_ready_to_start_charging,
-        force_unlock, get_evse, pause_charging, reserve, resume_charging, set_local_max_current,
-        set_plug_and_charge_configuration, stop_transaction, switch_three_phases_while_charging,
-        update_allowed_energy_transfer_modes, withdraw_authorization,
-    )
+    # Defined in cmds.py (one job per file) and bound here by assignment, so that type checkers see
+    # each cmd's own signature (argument names and result type as in the interface).
+    get_evse = _cmds.get_evse
+    enable_disable = _cmds.enable_disable
+    authorize_response = _cmds.authorize_response
+    withdraw_authorization = _cmds.withdraw_authorization
+    reserve = _cmds.reserve
+    cancel_reservation = _cmds.cancel_reservation
+    pause_charging = _cmds.pause_charging
+    resume_charging = _cmds.resume_charging
+    stop_transaction = _cmds.stop_transaction
+    force_unlock = _cmds.force_unlock
+    external_ready_to_start_charging = _cmds.external_ready_to_start_charging
+    set_plug_and_charge_configuration = _cmds.set_plug_and_charge_configuration
+    update_allowed_energy_transfer_modes = _cmds.update_allowed_energy_transfer_modes
+    # extras beside the interface: the energy manager's limits, a local maximum, phase switching
+    enforce_limits = _cmds.enforce_limits
+    set_local_max_current = _cmds.set_local_max_current
+    switch_three_phases_while_charging = _cmds.switch_three_phases_while_charging
