@@ -17,6 +17,7 @@ import logging
 import time
 from typing import Any, List, Optional
 
+from .errors import EvseError
 from .everest.link import MqttLink
 from .everest.wire import wire_format
 from .serve_config import ServeConfig
@@ -97,7 +98,7 @@ class Site:
         log.info("evsefast serve: shutting down: every connector to its safe state")
         self.limiter.stop()
         for c in self.connectors:
-            c.driver.submit(lambda c=c: c.manager.stop_transaction({"reason": "Reboot"}))
+            c.driver.submit(lambda c=c: self._stop_transaction(c))
         deadline = time.monotonic() + min(3.0, timeout_s)
         while time.monotonic() < deadline and any(c.manager.state not in _SETTLED for c in self.connectors):
             time.sleep(0.02)
@@ -124,6 +125,13 @@ class Site:
                 log.exception("%s: close failed", c.module_id)
         self.link.stop()
         log.info("evsefast serve: stopped")
+
+    @staticmethod
+    def _stop_transaction(c: ServeConnector) -> None:
+        try:
+            c.manager.stop_transaction({"reason": "Reboot"})
+        except EvseError as exc:  # not ready yet, or closed: there is no transaction to stop
+            log.info("%s: no transaction stopped: %s", c.module_id, exc)
 
     @staticmethod
     def _safe(c: ServeConnector) -> None:

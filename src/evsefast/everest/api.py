@@ -21,6 +21,7 @@ import msgspec
 from msgspec import Raw
 
 from ..codec import encode_json
+from ..errors import EvseError
 from .comm_check import ERROR_TYPE, CommCheck
 from .driver import ManagerDriver
 from .envelopes import NULL, ErrorOrigin, FrameworkError
@@ -191,6 +192,9 @@ class ConsumerApi:
                 result = getattr(mgr, op)(bytes(req.payload))
         except (ValueError, msgspec.DecodeError) as exc:  # CommandRejected is a ValueError
             self._bad.warning("%s: invalid request, not executed: %s", op, exc)
+            return
+        except EvseError as exc:  # NotReady / ManagerClosed: nothing changed, nothing to answer
+            self._bad.warning("%s: not executed: %s", op, exc)
             return
         self.requests_handled += 1
         if req.headers.replyTo:

@@ -3,8 +3,9 @@
 ``execute(manager, impl, call)`` checks the argument names against the interface (missing or extra
 argument -> ``SchemaValidationError``), hands each argument's raw JSON to the manager's method, which
 validates it at the edge (``CommandRejected`` naming the field and the allowed range ->
-``SchemaValidationError``; the charger's state is unchanged), and encodes the result.  Any other
-exception becomes ``HandlerException``; nothing escapes.  Returns ``(retval_json, None)`` or
+``SchemaValidationError``; the charger's state is unchanged), and encodes the result.  A cmd before the
+manager is ready answers ``NotReady``, after it closed ``Shutdown`` (the framework's error types); any
+other exception becomes ``HandlerException``; nothing escapes.  Returns ``(retval_json, None)`` or
 ``(None, (error_type, message))``.
 """
 from __future__ import annotations
@@ -13,9 +14,9 @@ import logging
 from typing import Any, Dict, Optional, Tuple
 
 from ..codec import encode_json
-from ..errors import CommandRejected
+from ..errors import CommandRejected, ManagerClosed, NotReady
 from ..types.interface import CMDS
-from .wire import HANDLER_EXCEPTION, MESSAGE_PARSING_ERROR, SCHEMA_VALIDATION_ERROR, Call
+from .wire import HANDLER_EXCEPTION, MESSAGE_PARSING_ERROR, NOT_READY, SCHEMA_VALIDATION_ERROR, SHUTDOWN, Call
 
 __all__ = ["ENERGY_CMDS", "EVSE", "ENERGY", "execute", "interface_cmds"]
 
@@ -71,6 +72,10 @@ def execute(manager: Any, interface: str, call: Call) -> Outcome:
         result = method(**kwargs)
     except CommandRejected as exc:
         return None, (SCHEMA_VALIDATION_ERROR, f"{call.cmd}: {exc}")
+    except NotReady as exc:  # the framework's own error type for a module that is not ready yet
+        return None, (NOT_READY, str(exc))
+    except ManagerClosed as exc:
+        return None, (SHUTDOWN, str(exc))
     except Exception as exc:  # noqa: BLE001 - the caller gets HandlerException, the charger keeps running
         log.exception("cmd %s raised", call.cmd)
         return None, (HANDLER_EXCEPTION, f"{call.cmd}: {type(exc).__name__}: {exc}")

@@ -22,12 +22,14 @@ from .envelopes import (
     CallData, CmdError, Envelope, FrameworkError, LegacyMessage, ReceivedResult, ResultData, ResultErrorData,
 )
 
-__all__ = ["BadCall", "Call", "CurrentFormat", "LegacyFormat", "MESSAGE_PARSING_ERROR", "SCHEMA_VALIDATION_ERROR",
-           "HANDLER_EXCEPTION", "wire_format"]
+__all__ = ["BadCall", "Call", "CurrentFormat", "HANDLER_EXCEPTION", "LegacyFormat", "MESSAGE_PARSING_ERROR",
+           "NOT_READY", "SCHEMA_VALIDATION_ERROR", "SHUTDOWN", "wire_format"]
 
 MESSAGE_PARSING_ERROR = "MessageParsingError"
 SCHEMA_VALIDATION_ERROR = "SchemaValidationError"
 HANDLER_EXCEPTION = "HandlerException"
+NOT_READY = "NotReady"
+SHUTDOWN = "Shutdown"
 
 _ENC = msgspec.json.Encoder()
 _ENVELOPE = msgspec.json.Decoder(Envelope)
