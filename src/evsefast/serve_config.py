@@ -102,6 +102,11 @@ class ConnectorSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     """One connector: its EVerest ids, board, store and manager configuration."""
 
     module_id: Id = "connector_1"
+    #: the manifest's module name (metadata) and implementation ids: keep the defaults with
+    #: bindings/everest/manifest.json; "EvseManager" to stand in for EVerest's own manifest
+    module_name: Id = "evsefast"
+    evse_impl: Id = "evse"
+    energy_impl: Id = "energy_grid"
     #: the consumer-API id (``everest_api/1/evse_manager_consumer/<id>``); default: the module id;
     #: "" = no consumer API for this connector
     api_module_id: Optional[str] = None

@@ -63,7 +63,8 @@ class ServeConnector:
         self.manager = mgr = EvseManager(cfg, board=setup.board, powermeters=setup.meters,
                                          store=section.store or None, clock=setup.clock)
         api_id = section.module_id if section.api_module_id is None else section.api_module_id
-        ids = ModuleIds(module_id=section.module_id, api_module_id=api_id,
+        ids = ModuleIds(module_id=section.module_id, module_name=section.module_name, evse_impl=section.evse_impl,
+                        energy_impl=section.energy_impl, api_module_id=api_id,
                         evse=section.evse or mgr.config.connector_id)
         external = section.board == "everest" or bool(section.powermeters)
         wait = section.wait_global_ready == "yes" or (section.wait_global_ready == "auto" and external)

@@ -22,7 +22,7 @@ from msgspec import Raw
 
 from ..codec import encode_json
 from ..errors import EvseError
-from .comm_check import ERROR_TYPE, CommCheck
+from .comm_check import ERROR_TYPE, INITIAL_SUB_TYPE, CommCheck
 from .driver import ManagerDriver
 from .envelopes import NULL, ErrorOrigin, FrameworkError
 from .link import MqttLink
@@ -204,7 +204,9 @@ class ConsumerApi:
     def _report(self, changes) -> None:
         for kind, sub_type in changes:
             if kind == "raise":
-                log.warning("api %s: %s (%s)", self.api_module_id, ERROR_TYPE, sub_type)
+                # raised at every start until a client checks in: only a lost client is worth a warning
+                level = logging.INFO if sub_type == INITIAL_SUB_TYPE else logging.WARNING
+                log.log(level, "api %s: %s raised (%s)", self.api_module_id, ERROR_TYPE, sub_type)
                 self._fault = FrameworkError(
                     type=ERROR_TYPE, sub_type=sub_type, description=sub_type,
                     message="Send communication_check to clear the error",

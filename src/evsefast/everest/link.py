@@ -26,6 +26,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import paho.mqtt.client as mqtt
 
+from .ratelog import RateLimitedLog
 from .settings import MqttSettings
 
 __all__ = ["MqttLink"]
@@ -51,6 +52,8 @@ class MqttLink:
         c.on_socket_open = self._on_socket_open
         c.on_message = self._on_unrouted
         c.on_subscribe = self._on_subscribe
+        c.on_connect_fail = self._on_connect_fail
+        self._unreachable = RateLimitedLog(log, burst=1, window_s=30.0)
         self._acked: Dict[int, bool] = {}
         self._ack_cond = threading.Condition()
         self._subs: Dict[str, int] = {}
@@ -212,6 +215,11 @@ class MqttLink:
                     hook()
                 except Exception:  # noqa: BLE001
                     log.exception("MQTT disconnect hook raised")
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        s = self.settings
+        self._unreachable.warning("MQTT broker %s unreachable; retrying with back-off (up to every %g s)",
+                                  s.socket_path or f"{s.host}:{s.port}", s.reconnect_max_s)
 
     @staticmethod
     def _on_unrouted(client, userdata, msg) -> None:

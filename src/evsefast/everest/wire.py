@@ -221,6 +221,7 @@ class LegacyFormat(CurrentFormat):
 
     @staticmethod
     def cmd_filter(base: str) -> str:
+        """The shared ``cmd`` topic (calls and results)."""
         return f"{base}/cmd"
 
     @staticmethod
@@ -240,26 +241,31 @@ class LegacyFormat(CurrentFormat):
 
     @staticmethod
     def result(base: str, cmd: str, cmd_id: str, caller: str, callee: str, retval_json: bytes) -> Tuple[str, bytes]:
+        """A successful result on the shared ``cmd`` topic, with the cmd's ``name``."""
         inner = _ENC.encode(ResultData(id=cmd_id, retval=Raw(retval_json), origin=callee))
         return f"{base}/cmd", b'{"name":' + _ENC.encode(cmd) + b',"type":"result","data":' + inner + b"}"
 
     @staticmethod
     def error_result(base: str, cmd: str, cmd_id: str, caller: str, callee: str, error_type: str,
                      message: str) -> Tuple[str, bytes]:
+        """An error result on the shared ``cmd`` topic."""
         inner = _error_json(cmd_id, callee, error_type, message)
         return f"{base}/cmd", b'{"name":' + _ENC.encode(cmd) + b',"type":"result","data":' + inner + b"}"
 
     @staticmethod
     def call(base: str, cmd: str, cmd_id: str, args_json: bytes, me: str) -> Tuple[str, bytes]:
+        """A call on the shared ``cmd`` topic."""
         inner = b'{"id":' + _ENC.encode(cmd_id) + b',"args":' + args_json + b',"origin":' + _ENC.encode(me) + b"}"
         return f"{base}/cmd", b'{"name":' + _ENC.encode(cmd) + b',"type":"call","data":' + inner + b"}"
 
     @staticmethod
     def response_filter(base: str, me: str) -> str:
+        """Results come back on the shared ``cmd`` topic."""
         return f"{base}/cmd"
 
     @staticmethod
     def parse_result(payload: bytes) -> Optional[ReceivedResult]:
+        """A ``type: result`` message, or None."""
         try:
             msg = _LEGACY.decode(payload)
             if msg.type != "result":
@@ -270,14 +276,17 @@ class LegacyFormat(CurrentFormat):
 
     @staticmethod
     def var(base: str, name: str, value_json: bytes) -> Tuple[str, bytes]:
+        """``{"name": <var>, "data": <value>}`` on the shared ``var`` topic."""
         return f"{base}/var", b'{"name":' + _ENC.encode(name) + b',"data":' + value_json + b"}"
 
     @staticmethod
     def var_filter(base: str) -> str:
+        """The shared ``var`` topic."""
         return f"{base}/var"
 
     @staticmethod
     def parse_var(topic: str, payload: bytes, base: str) -> Optional[Tuple[str, bytes]]:
+        """``(name, value JSON)`` or None."""
         try:
             msg = _LEGACY.decode(payload)
         except msgspec.DecodeError:
@@ -286,22 +295,27 @@ class LegacyFormat(CurrentFormat):
 
     @staticmethod
     def error(base: str, err: FrameworkError) -> Tuple[str, bytes]:
+        """The bare Error object on the shared ``error`` topic."""
         return f"{base}/error", _ENC.encode(err)
 
     @staticmethod
     def error_filter(base: str) -> str:
+        """The shared ``error`` topic."""
         return f"{base}/error"
 
     @staticmethod
     def parse_error(payload: bytes) -> Optional[bytes]:
+        """The bare Error object."""
         return payload
 
     @staticmethod
     def module_ready(prefix: str, module_id: str) -> Tuple[str, bytes]:
+        """A bare ``true``."""
         return f"{prefix}modules/{module_id}/ready", b"true"
 
     @staticmethod
     def is_global_ready(payload: bytes) -> bool:
+        """A bare ``true``."""
         try:
             return _BOOL.decode(payload)
         except msgspec.DecodeError:
@@ -309,6 +323,7 @@ class LegacyFormat(CurrentFormat):
 
     @staticmethod
     def metadata(prefix: str, module_id: str, module_name: str, provides: Dict[str, str]) -> Tuple[str, bytes]:
+        """The metadata without an envelope."""
         data = {"module": module_name, "provides": {impl: {"interface": i} for impl, i in provides.items()}}
         return f"{prefix}modules/{module_id}/metadata", _ENC.encode(data)
 
