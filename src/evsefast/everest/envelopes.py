@@ -6,13 +6,14 @@ encoded exactly once.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import msgspec
 from msgspec import Raw
 
 __all__ = [
-    "CallData", "CmdError", "Envelope", "ErrorMapping", "ErrorOrigin", "FrameworkError", "LegacyMessage",
+    "CallData", "CallOut", "CmdError", "Envelope", "EnvelopeOut", "LegacyOut", "LegacyVarOut", "ResultOut",
+    "VarOut", "ErrorMapping", "ErrorOrigin", "FrameworkError", "LegacyMessage",
     "NULL", "ResultData", "ResultErrorData",
 ]
 
@@ -102,3 +103,49 @@ class FrameworkError(msgspec.Struct, frozen=True):
     state: str
     sub_type: str
     vendor_id: str
+
+
+# -- what evsefast sends (``Any`` fields hold a Struct or already-encoded ``Raw`` JSON) --------------
+
+
+class EnvelopeOut(msgspec.Struct, frozen=True):
+    """``{"msg_type": ..., "data": ...}``."""
+
+    msg_type: str
+    data: Any
+
+
+class ResultOut(msgspec.Struct, frozen=True):
+    """CmdResult data: ``{"type": "result", "data": <ResultData | ResultErrorData>}``."""
+
+    data: Any
+    type: str = "result"
+
+
+class CallOut(msgspec.Struct, frozen=True):
+    """A call's data: ``{"id", "args", "origin"}``."""
+
+    id: str
+    args: Raw
+    origin: str
+
+
+class VarOut(msgspec.Struct, frozen=True):
+    """Var data: ``{"data": <value>}``."""
+
+    data: Raw
+
+
+class LegacyOut(msgspec.Struct, frozen=True):
+    """Legacy cmd message: ``{"name", "type", "data"}``."""
+
+    name: str
+    type: str
+    data: Any
+
+
+class LegacyVarOut(msgspec.Struct, frozen=True):
+    """Legacy var message: ``{"name", "data"}``."""
+
+    name: str
+    data: Raw

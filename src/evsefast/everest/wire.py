@@ -19,7 +19,8 @@ import msgspec
 from msgspec import Raw
 
 from .envelopes import (
-    CallData, CmdError, Envelope, FrameworkError, LegacyMessage, ReceivedResult, ResultData, ResultErrorData,
+    CallData, CallOut, CmdError, Envelope, EnvelopeOut, FrameworkError, LegacyMessage, LegacyOut, LegacyVarOut,
+    ReceivedResult, ResultData, ResultErrorData, ResultOut, VarOut,
 )
 
 __all__ = ["BadCall", "Call", "CurrentFormat", "HANDLER_EXCEPTION", "LegacyFormat", "MESSAGE_PARSING_ERROR",
@@ -71,8 +72,8 @@ def _bad(cmd: str, payload: bytes, message: str) -> BadCall:
     return BadCall(cmd or _salvage(payload, "name"), _salvage(payload, "id"), _salvage(payload, "origin"), message)
 
 
-def _error_json(cmd_id: str, callee: str, error_type: str, message: str) -> bytes:
-    return _ENC.encode(ResultErrorData(id=cmd_id, origin=callee, error=CmdError(type=error_type, msg=message)))
+def _error_data(cmd_id: str, callee: str, error_type: str, message: str) -> ResultErrorData:
+    return ResultErrorData(id=cmd_id, origin=callee, error=CmdError(type=error_type, msg=message))
 
 
 def _parse_call_data(cmd: str, raw: bytes, payload: bytes) -> Union[Call, BadCall]:
@@ -109,24 +110,21 @@ class CurrentFormat:
     @staticmethod
     def result(base: str, cmd: str, cmd_id: str, caller: str, callee: str, retval_json: bytes) -> Tuple[str, bytes]:
         """``(topic, payload)`` of a successful result."""
-        inner = _ENC.encode(ResultData(id=cmd_id, retval=Raw(retval_json), origin=callee))
-        return (f"{base}/cmd/{cmd}/response/{caller}",
-                b'{"msg_type":"CmdResult","data":{"type":"result","data":' + inner + b"}}")
+        data = ResultData(id=cmd_id, retval=Raw(retval_json), origin=callee)
+        return f"{base}/cmd/{cmd}/response/{caller}", _ENC.encode(EnvelopeOut("CmdResult", ResultOut(data)))
 
     @staticmethod
     def error_result(base: str, cmd: str, cmd_id: str, caller: str, callee: str, error_type: str,
                      message: str) -> Tuple[str, bytes]:
         """``(topic, payload)`` of an error result (``__everest__error_type`` / ``__everest__error_msg``)."""
-        inner = _error_json(cmd_id, callee, error_type, message)
-        return (f"{base}/cmd/{cmd}/response/{caller}",
-                b'{"msg_type":"CmdResult","data":{"type":"result","data":' + inner + b"}}")
+        data = _error_data(cmd_id, callee, error_type, message)
+        return f"{base}/cmd/{cmd}/response/{caller}", _ENC.encode(EnvelopeOut("CmdResult", ResultOut(data)))
 
     # -- caller --------------------------------------------------------------------------------
     @staticmethod
     def call(base: str, cmd: str, cmd_id: str, args_json: bytes, me: str) -> Tuple[str, bytes]:
         """``(topic, payload)`` of a call from module ``me``."""
-        inner = b'{"id":' + _ENC.encode(cmd_id) + b',"args":' + args_json + b',"origin":' + _ENC.encode(me) + b"}"
-        return f"{base}/cmd/{cmd}", b'{"msg_type":"Cmd","data":' + inner + b"}"
+        return f"{base}/cmd/{cmd}", _ENC.encode(EnvelopeOut("Cmd", CallOut(cmd_id, Raw(args_json), me)))
 
     @staticmethod
     def response_filter(base: str, me: str) -> str:
@@ -149,7 +147,7 @@ class CurrentFormat:
     @staticmethod
     def var(base: str, name: str, value_json: bytes) -> Tuple[str, bytes]:
         """``(topic, payload)`` of a var publication."""
-        return f"{base}/var/{name}", b'{"msg_type":"Var","data":{"data":' + value_json + b"}}"
+        return f"{base}/var/{name}", _ENC.encode(EnvelopeOut("Var", VarOut(Raw(value_json))))
 
     @staticmethod
     def var_filter(base: str) -> str:
@@ -174,8 +172,8 @@ class CurrentFormat:
     @staticmethod
     def error(base: str, err: FrameworkError) -> Tuple[str, bytes]:
         """``(topic, payload)`` raising or clearing ``err`` (by its ``state``)."""
-        kind = b"RaiseError" if err.state == "Active" else b"ClearError"
-        return f"{base}/error/{err.type}", b'{"msg_type":"' + kind + b'","data":' + _ENC.encode(err) + b"}"
+        kind = "RaiseError" if err.state == "Active" else "ClearError"
+        return f"{base}/error/{err.type}", _ENC.encode(EnvelopeOut(kind, err))
 
     @staticmethod
     def error_filter(base: str) -> str:
@@ -195,7 +193,7 @@ class CurrentFormat:
     @staticmethod
     def module_ready(prefix: str, module_id: str) -> Tuple[str, bytes]:
         """``(topic, payload)`` of ModuleReady."""
-        return f"{prefix}modules/{module_id}/ready", b'{"msg_type":"ModuleReady","data":true}'
+        return f"{prefix}modules/{module_id}/ready", _ENC.encode(EnvelopeOut("ModuleReady", True))
 
     @staticmethod
     def is_global_ready(payload: bytes) -> bool:
@@ -210,8 +208,7 @@ class CurrentFormat:
     def metadata(prefix: str, module_id: str, module_name: str, provides: Dict[str, str]) -> Tuple[str, bytes]:
         """``(topic, payload)`` of the module's metadata (everest.cpp:240-262)."""
         data = {"module": module_name, "provides": {impl: {"interface": i} for impl, i in provides.items()}}
-        return (f"{prefix}modules/{module_id}/metadata",
-                b'{"msg_type":"GetConfigResponse","data":' + _ENC.encode(data) + b"}")
+        return f"{prefix}modules/{module_id}/metadata", _ENC.encode(EnvelopeOut("GetConfigResponse", data))
 
 
 class LegacyFormat(CurrentFormat):
@@ -242,21 +239,19 @@ class LegacyFormat(CurrentFormat):
     @staticmethod
     def result(base: str, cmd: str, cmd_id: str, caller: str, callee: str, retval_json: bytes) -> Tuple[str, bytes]:
         """A successful result on the shared ``cmd`` topic, with the cmd's ``name``."""
-        inner = _ENC.encode(ResultData(id=cmd_id, retval=Raw(retval_json), origin=callee))
-        return f"{base}/cmd", b'{"name":' + _ENC.encode(cmd) + b',"type":"result","data":' + inner + b"}"
+        data = ResultData(id=cmd_id, retval=Raw(retval_json), origin=callee)
+        return f"{base}/cmd", _ENC.encode(LegacyOut(cmd, "result", data))
 
     @staticmethod
     def error_result(base: str, cmd: str, cmd_id: str, caller: str, callee: str, error_type: str,
                      message: str) -> Tuple[str, bytes]:
         """An error result on the shared ``cmd`` topic."""
-        inner = _error_json(cmd_id, callee, error_type, message)
-        return f"{base}/cmd", b'{"name":' + _ENC.encode(cmd) + b',"type":"result","data":' + inner + b"}"
+        return f"{base}/cmd", _ENC.encode(LegacyOut(cmd, "result", _error_data(cmd_id, callee, error_type, message)))
 
     @staticmethod
     def call(base: str, cmd: str, cmd_id: str, args_json: bytes, me: str) -> Tuple[str, bytes]:
         """A call on the shared ``cmd`` topic."""
-        inner = b'{"id":' + _ENC.encode(cmd_id) + b',"args":' + args_json + b',"origin":' + _ENC.encode(me) + b"}"
-        return f"{base}/cmd", b'{"name":' + _ENC.encode(cmd) + b',"type":"call","data":' + inner + b"}"
+        return f"{base}/cmd", _ENC.encode(LegacyOut(cmd, "call", CallOut(cmd_id, Raw(args_json), me)))
 
     @staticmethod
     def response_filter(base: str, me: str) -> str:
@@ -277,7 +272,7 @@ class LegacyFormat(CurrentFormat):
     @staticmethod
     def var(base: str, name: str, value_json: bytes) -> Tuple[str, bytes]:
         """``{"name": <var>, "data": <value>}`` on the shared ``var`` topic."""
-        return f"{base}/var", b'{"name":' + _ENC.encode(name) + b',"data":' + value_json + b"}"
+        return f"{base}/var", _ENC.encode(LegacyVarOut(name, Raw(value_json)))
 
     @staticmethod
     def var_filter(base: str) -> str:
