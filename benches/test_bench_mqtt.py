@@ -2,7 +2,8 @@
 process (as EVerest's OCPP or Auth module is) calls ``get_evse`` on evsefast's module and waits for the
 ``CmdResult`` -- QoS 2 both ways, TCP_NODELAY on the clients and the broker (wire_protocols.md §1.9).
 ``extra_info``: p50_ms, p99_ms, max_ms over 2,000 calls after 100 warm-up calls; budgets in
-budgets/mqtt.toml (current format gated, legacy reported).  The benchmark's own timing is the whole
+budgets/mqtt.toml (the default path -- the cmd runs on the connector's driver thread -- gated in the
+current format; legacy and ``inline_cmds``, the cmd run on the MQTT thread, reported).  The benchmark's own timing is the whole
 2,000-call run."""
 from __future__ import annotations
 
@@ -44,9 +45,10 @@ def broker():
         yield b
 
 
-@pytest.mark.parametrize("fmt", ["current", "legacy"])
-def test_mqtt_cmd_round_trip(benchmark, broker, fmt):
-    rig = ModuleRig(broker, fmt)
+@pytest.mark.parametrize("fmt, inline", [("current", False), ("legacy", False), ("current", True)],
+                         ids=["current", "legacy", "current-inline"])
+def test_mqtt_cmd_round_trip(benchmark, broker, fmt, inline):
+    rig = ModuleRig(broker, fmt, inline_cmds=inline)
     rig.peer.stop()  # the caller is another process
     s = rig.settings
     args = json.dumps({"host": s.host, "port": s.port, "everest_prefix": s.everest_prefix, "format": fmt})

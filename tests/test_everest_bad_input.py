@@ -116,9 +116,9 @@ def test_every_cmd_has_a_wrong_type_or_enum_case_where_it_has_typed_args():
     assert {c for c, spec in CMDS.items() if spec.arguments} <= set(WRONG)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_bad_input_on_every_cmd_topic(mosquitto, fmt):
-    with ModuleRig(mosquitto, fmt) as rig:
+@pytest.mark.parametrize("fmt, inline", [("current", False), ("legacy", False), ("current", True)])
+def test_bad_input_on_every_cmd_topic(mosquitto, fmt, inline):
+    with ModuleRig(mosquitto, fmt, inline_cmds=inline) as rig:
         rig.plug_in()  # a session, so that a wrongly applied cmd would change something visible
         replies = _watch_errors(rig, fmt)
         before = _snapshot(rig)

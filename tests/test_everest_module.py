@@ -52,9 +52,9 @@ def _responses(rig):
                           lambda t, p: (t, json.loads(p)) if json.loads(p).get("type") == "result" else None)
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_every_cmd_answers_with_the_exact_envelope(mosquitto, fmt):
-    with ModuleRig(mosquitto, fmt) as rig:
+@pytest.mark.parametrize("fmt, inline", [("current", False), ("legacy", False), ("current", True)])
+def test_every_cmd_answers_with_the_exact_envelope(mosquitto, fmt, inline):
+    with ModuleRig(mosquitto, fmt, inline_cmds=inline) as rig:
         results = _responses(rig)
         for cmd, args, retval in EVERY_CMD:
             cid = str(uuid.uuid4())
@@ -101,10 +101,11 @@ def test_results_are_matched_by_id(mosquitto, fmt):
         assert rig.module.cmds_handled >= 60
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
-def test_a_full_session_publishes_the_events_in_the_spec_order(mosquitto, fmt):
-    """Spec §2.7(a)+(c), profile P1/P4: plug in, RFID, limit, charge, the car pauses and resumes, unplug."""
-    with ModuleRig(mosquitto, fmt, start=False) as rig:
+@pytest.mark.parametrize("fmt, inline", [("current", False), ("legacy", False), ("current", True)])
+def test_a_full_session_publishes_the_events_in_the_spec_order(mosquitto, fmt, inline):
+    """Spec §2.7(a)+(c), profile P1/P4: plug in, RFID, limit, charge, the car pauses and resumes, unplug.
+    Also with the cmds run on the MQTT thread (``inline_cmds``)."""
+    with ModuleRig(mosquitto, fmt, start=False, inline_cmds=inline) as rig:
         vars_ = rig.peer.watch_vars("connector_1", "evse")
         rig.start()
         rig.limit(16.0)

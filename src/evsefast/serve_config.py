@@ -135,6 +135,9 @@ class ConnectorSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     manager: Dict[str, Any] = {}
     #: start the manager only after EVerest's GlobalReady ("auto": when the board is an EVerest module)
     wait_global_ready: Literal["auto", "yes", "no"] = "auto"
+    #: run MQTT cmds on the MQTT thread: lower latency; not with a "sim" board or EVerest powermeters
+    #: (a blocking SQLite store write then also holds up the other connectors' messages)
+    inline_cmds: bool = False
     #: consumer API liveness (EVerest's defaults; <= 0 disables)
     heartbeat_ms: float = 1000.0
     comm_check_s: float = 5.0
@@ -233,6 +236,9 @@ def _check_connectors(connectors: List[ConnectorSection]) -> None:
         if c.board == "everest" and not c.bsp_module_id:
             raise InvalidInput(f"{where}.bsp_module_id: an everest board needs the BSP module id",
                                f"{where}.bsp_module_id")
+        if c.inline_cmds and (c.board == "sim" or c.powermeters):
+            raise InvalidInput(f"{where}.inline_cmds: not with a sim board (stepped by its driver thread) or EVerest "
+                               "powermeters (their transactions wait for MQTT)", f"{where}.inline_cmds")
         mid = c.manager.get("module_id")
         if mid is not None and mid != c.module_id:
             raise InvalidInput(f"{where}.manager.module_id must equal module_id ({c.module_id!r}): enforce_limits is "

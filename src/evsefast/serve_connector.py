@@ -71,7 +71,8 @@ class ServeConnector:
         self.conn = EverestConnector(mgr, link, ids, step=setup.step, time_ms=setup.time_ms,
                                      step_ms=section.sim.step_ms, wait_global_ready=wait,
                                      heartbeat_ms=section.heartbeat_ms, comm_check_s=section.comm_check_s,
-                                     on_external_limits=on_external_limits, limits_refusal=limits_refusal)
+                                     on_external_limits=on_external_limits, limits_refusal=limits_refusal,
+                                     inline_cmds=section.inline_cmds)
         self.driver = self.conn.driver
         self.module = self.conn.module
         self.api = self.conn.api

@@ -71,7 +71,8 @@ class Caller:
         filt = self.wire.response_filter(base, self.me)
         if filt not in self._subscribed:
             self._subscribed.add(filt)
-            self.link.subscribe(filt, self._on_result, wait_s=5.0)
+            # on paho's network thread the SUBACK cannot arrive while we wait: subscribe without waiting
+            self.link.subscribe(filt, self._on_result, wait_s=0.0 if self.link.on_network_thread() else 5.0)
 
     # -- calls -----------------------------------------------------------------------------------
     def send(self, module_id: str, impl_id: str, cmd: str, args: Any = None) -> bool:

@@ -65,6 +65,7 @@ class MqttLink:
         self._disconnect_hooks: List[Callable[[], None]] = []
         self._started = False
         self._stopping = False
+        self._net_thread = 0
         self.connects = 0
         self.client_id = cid
 
@@ -98,6 +99,10 @@ class MqttLink:
         """Block until connected with every subscription acknowledged by the broker (True), or
         ``timeout_s`` passed (False)."""
         return self._ready.wait(timeout_s)
+
+    def on_network_thread(self) -> bool:
+        """True when called from paho's network thread (where waiting for the broker would deadlock)."""
+        return threading.get_ident() == self._net_thread
 
     @property
     def connected(self) -> bool:
@@ -177,6 +182,7 @@ class MqttLink:
                 pass
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._net_thread = threading.get_ident()
         if reason_code.is_failure:
             log.warning("MQTT broker refused the connection: %s", reason_code)
             return

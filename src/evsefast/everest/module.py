@@ -81,6 +81,9 @@ class EverestModule:
         self._lock = threading.RLock()
         self._bad = RateLimitedLog(log, f"module {ids.module_id}")
         self.cmds_handled = 0
+        #: run cmds on paho's network thread (one thread hop less) -- only for boards and meters that
+        #: take commands from any thread and never wait for MQTT (see ``EverestConnector``)
+        self.inline_cmds = False
         self.bad_calls = 0
         self._attached = False
 
@@ -119,7 +122,10 @@ class EverestModule:
             if isinstance(call, BadCall):
                 self._reject(base, call)
                 return
-            self.driver.submit(lambda: self._execute(base, interface, call))
+            if self.inline_cmds:
+                self._execute(base, interface, call)
+            else:
+                self.driver.submit(lambda: self._execute(base, interface, call))
         return handle
 
     def _reject(self, base: str, bad: BadCall) -> None:

@@ -32,13 +32,14 @@ log = logging.getLogger("evsefast.everest")
 class EverestConnector:
     """One manager on a shared ``MqttLink``: a ``ManagerDriver`` thread, an ``EverestModule`` and (with
     ``ids.api_module_id``) a ``ConsumerApi``.  ``start``/``stop``; ``run(fn)`` runs ``fn`` on the
-    driver thread and returns its result."""
+    driver thread and returns its result.  ``inline_cmds`` runs MQTT cmds on paho's network thread
+    (lower latency; see the note in ``__init__`` for when that is allowed)."""
 
     def __init__(self, manager, link: MqttLink, ids: ModuleIds, *, step: Optional[Callable[[float], None]] = None,
                  time_ms: Optional[Callable[[], float]] = None, step_ms: float = 100.0,
                  wait_global_ready: bool = False, heartbeat_ms: float = 1000.0, comm_check_s: float = 5.0,
                  on_external_limits: Optional[Callable[[str], None]] = None,
-                 limits_refusal: Optional[Callable[[], Optional[str]]] = None) -> None:
+                 limits_refusal: Optional[Callable[[], Optional[str]]] = None, inline_cmds: bool = False) -> None:
         s = link.settings
         if manager.config.module_id != ids.module_id:
             raise ValueError(f"the manager's config.module_id ({manager.config.module_id!r}) must be the EVerest "
@@ -52,6 +53,10 @@ class EverestConnector:
         self.module = EverestModule(manager, link, self.driver, self.wire, s.prefix, ids,
                                     wait_global_ready=wait_global_ready, on_external_limits=on_external_limits,
                                     limits_refusal=limits_refusal)
+        # cmds on paho's network thread: one thread hop less per call. Only for a board that takes
+        # commands from any thread while the driver ticks (not a simulated board: the driver steps it
+        # without the manager's lock) and meters that never wait for MQTT (not EverestPowerMeter)
+        self.module.inline_cmds = inline_cmds
         self.api: Optional[ConsumerApi] = None
         if ids.api_module_id:
             self.api = ConsumerApi(manager, link, self.driver, ids.api_module_id, external_prefix=s.external_prefix,
@@ -85,13 +90,14 @@ class EverestConnector:
 
 
 def run_module(manager, settings: Optional[MqttSettings] = None, ids: Optional[ModuleIds] = None, *,
-               wait_global_ready: bool = False, connect_timeout_s: float = 0.0) -> EverestConnector:
+               wait_global_ready: bool = False, connect_timeout_s: float = 0.0,
+               inline_cmds: bool = False) -> EverestConnector:
     """Connect ``manager`` as an EVerest module and start it; ``close()`` the result to stop."""
     settings = (settings or MqttSettings()).with_env()
     if ids is None:
         ids = ModuleIds(module_id=os.environ.get("EV_MODULE") or manager.config.module_id)
     link = MqttLink(settings, name=ids.module_id)
-    conn = EverestConnector(manager, link, ids, wait_global_ready=wait_global_ready)
+    conn = EverestConnector(manager, link, ids, wait_global_ready=wait_global_ready, inline_cmds=inline_cmds)
     conn.owns_link = True
     conn.start()
     link.start()

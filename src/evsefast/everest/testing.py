@@ -33,7 +33,7 @@ class ModuleRig:
                  module_id: str = "connector_1", api_module_id: str = "", wait_global_ready: bool = False,
                  heartbeat_ms: float = 1000.0, comm_check_s: float = 5.0, board=None, meters=None,
                  start: bool = True, use_socket: bool = False, reconnect_min_s: float = 0.5,
-                 on_external_limits: Optional[Callable[[str], None]] = None) -> None:
+                 on_external_limits: Optional[Callable[[str], None]] = None, inline_cmds: bool = False) -> None:
         tag = uuid.uuid4().hex[:8]
         self.module_id = module_id
         if use_socket:
@@ -53,7 +53,7 @@ class ModuleRig:
         self.ids = ModuleIds(module_id=module_id, api_module_id=api_module_id)
         self.conn = EverestConnector(self.manager, self.link, self.ids, wait_global_ready=wait_global_ready,
                                      heartbeat_ms=heartbeat_ms, comm_check_s=comm_check_s,
-                                     on_external_limits=on_external_limits)
+                                     on_external_limits=on_external_limits, inline_cmds=inline_cmds)
         self.driver = self.conn.driver
         self.module = self.conn.module
         self.api = self.conn.api
