@@ -129,10 +129,13 @@ def test_a_bsp_module_drives_a_whole_session(mosquitto, fmt):
                                                          "ChargingPausedEVSE", "SessionFinished"]
     finally:
         site.shutdown()
-        for m in (bsp, meter):
-            m.stop()
-        ocpp.stop()
-    # the safe state reached the BSP before exit: power off, CP F, disabled
-    assert any(call[0] == "cp_state_F" for call in bsp.calls)
-    assert bsp.calls[-1][0] in ("enable", "cp_state_F", "allow_power_on", "ac_set_overcurrent_limit_A")
-    assert any(call == ("enable", {"value": False}, "connector_1") for call in bsp.calls)
+        try:
+            # the safe state reached the BSP before exit: CP F, disabled; power never allowed again
+            bsp.wait_call(lambda call: call[0] == "cp_state_F")
+            bsp.wait_call(lambda call: call == ("enable", {"value": False}, "connector_1"))
+        finally:
+            for m in (bsp, meter):
+                m.stop()
+            ocpp.stop()
+    power = [call[1]["value"]["allow_power_on"] for call in bsp.calls if call[0] == "allow_power_on"]
+    assert power[-1] is False
