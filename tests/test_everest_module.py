@@ -222,3 +222,17 @@ def test_metadata_and_manifest_agree(mosquitto):
         assert data["provides"] == {k: {"interface": v["interface"]} for k, v in MANIFEST["provides"].items()}
         assert MANIFEST["requires"]["bsp"]["min_connections"] == 0
         assert MANIFEST["enable_external_mqtt"] is True
+
+
+def test_a_broker_on_a_unix_socket(mosquitto):
+    """EVerest's mqtt_broker_socket_path: the module connects over the socket (the caller over TCP)."""
+    with ModuleRig(mosquitto, use_socket=True, start=False) as rig:
+        assert rig.settings.socket_path == mosquitto.socket_path and rig.settings.host == ""
+        rig.peer.stop()
+        from evsefast.everest.peer import EverestPeer
+        from evsefast.everest.settings import MqttSettings
+
+        tcp = MqttSettings(host=mosquitto.host, port=mosquitto.port, everest_prefix=rig.settings.everest_prefix)
+        rig.peer = EverestPeer(tcp, "ocpp").start()
+        rig.start()
+        assert rig.peer.call_value("connector_1", "evse", "get_evse")["id"] == 1

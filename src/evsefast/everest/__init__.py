@@ -5,9 +5,11 @@
 * :class:`ConsumerApi` -- the ``everest_api/1/evse_manager_consumer/<id>`` tree for external apps;
 * :class:`EverestBoard` / :class:`EverestPowerMeter` -- EVerest BSP and power-meter modules used as
   evsefast's ``BoardSupport`` / ``PowerMeter`` ports;
+* :class:`EverestConnector` -- one manager with its driver thread, module and consumer API on a link;
 * :class:`MqttLink`, :class:`ManagerDriver`, :class:`MqttSettings`, :class:`ModuleIds` -- the
   connection, the thread that owns a manager, and the EVerest-style settings;
-* :class:`EverestPeer` and :class:`Mosquitto` -- EVerest's side of the wire and a real broker, for tests.
+* :class:`EverestPeer`, :class:`Mosquitto` and ``evsefast.everest.testing.ModuleRig`` -- EVerest's side
+  of the wire, a real broker, and a manager on a recording board as a module, for tests.
 
 ``run_module`` wires one manager up in a few lines; ``evsefast serve`` runs whole sites.
 Names are imported lazily (paho-mqtt is only loaded when used).
@@ -19,6 +21,7 @@ from importlib import import_module
 _LAZY = {
     "ConsumerApi": "evsefast.everest.api",
     "EverestBoard": "evsefast.everest.board",
+    "EverestConnector": "evsefast.everest.run",
     "EverestModule": "evsefast.everest.module",
     "EverestPeer": "evsefast.everest.peer",
     "EverestPowerMeter": "evsefast.everest.powermeter",
