@@ -49,6 +49,7 @@ log = logging.getLogger("evsefast.manager")
 
 _INF = math.inf
 _BSP = _in.BSP
+_PASSES = range(64)  # at most this many processing passes (re-entrant input) per tick; built once
 _CP_LETTERS = _iec_mod.CP_LETTERS
 
 
@@ -273,7 +274,8 @@ class EvseManager(AsyncApi, Inbox):
             boot = self._boot
             iec = self._iec
             q = self.queue
-            for _ in range(64):
+            lim = self._limits
+            for _ in _PASSES:
                 self._dirty = False
                 while q:
                     kind, payload = q.popleft()
@@ -282,7 +284,13 @@ class EvseManager(AsyncApi, Inbox):
                         raw = payload.event._value_  # the plain str; Enum.value is a slow descriptor
                         if raw in _CP_LETTERS and iec.enabled:
                             iec.evaluate(raw, now)
-                            core.step(now)
+                            # core.step(now), inline
+                            if core.dirty or now >= core.next_due_ms:
+                                core.run(now)
+                            events = iec.events
+                            while events:
+                                core.cp_event(events.pop(0), now, True)
+                            core.settled_ms = now
                             continue
                     self._handle(kind, payload, now)
                 if not boot.booted:
@@ -290,7 +298,6 @@ class EvseManager(AsyncApi, Inbox):
                 if (iec.c1_deadline is not None or iec.f_unlock_deadline is not None) and iec.check_timers(now):
                     core.dirty = True
                 if boot.ready:
-                    lim = self._limits
                     if not lim.expired and now >= lim.expiry_ms and lim.expire(now, core.state != IDLE):
                         core.dirty = True
                     # the machine already ran at this time and nothing changed since: running it again
@@ -299,7 +306,7 @@ class EvseManager(AsyncApi, Inbox):
                         core.step(now)
                     # the cable limit depends on the state: republish when I_eff changed
                     in_session = core.state != IDLE
-                    if (lim.eff[in_session], lim.phases_available) != lim.last_published:
+                    if lim.eff[in_session] != lim.published_A or lim.phases_available != lim.published_phases:
                         lim.publish(in_session)
                 if not q and not self._dirty:
                     break
