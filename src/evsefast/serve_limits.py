@@ -175,7 +175,11 @@ class SiteLimiter:
                                 limits_root_side=LimitsRes(ac_max_current_A=NumberWithSource(value=amps,
                                                                                              source=SOURCE)))
         mgr = connector.manager
-        connector.driver.submit(lambda: mgr.enforce_limits(limits))
+
+        def apply() -> None:
+            if self.authority == "balancer":  # not if the EnergyManager took over while this was queued
+                mgr.enforce_limits(limits)
+        connector.driver.submit(apply)
 
     # -- MQTT --------------------------------------------------------------------------------------
     def set_limit(self, limit_A: Optional[float]) -> None:

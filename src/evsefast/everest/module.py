@@ -143,6 +143,8 @@ class EverestModule:
         if refusal:
             retval, error = None, (HANDLER_EXCEPTION, f"{call.cmd}: {refusal}")
         else:
+            if interface == ENERGY and self.on_external_limits is not None:
+                self._note_external_limits(call)  # the hand-over happens before the limits apply
             retval, error = execute(self.manager, interface, call)
         self.cmds_handled += 1
         if error is not None:
@@ -151,8 +153,6 @@ class EverestModule:
             topic, payload = self.wire.error_result(base, call.cmd, call.id, call.origin, self.module_id, *error)
         else:
             topic, payload = self.wire.result(base, call.cmd, call.id, call.origin, self.module_id, retval)
-            if interface == ENERGY and self.on_external_limits is not None:
-                self._note_external_limits(call)
         self.link.publish(topic, payload)
 
     def _note_external_limits(self, call: Call) -> None:
