@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from evsefast.board.yeti import VirtualYetiMcu, YetiBoard
-from evsefast.board.yeti import virtual_cli
+from evsefast.board.yeti import YetiBoard
+from evsefast.sim import virtual_yeti_cli as virtual_cli
+from evsefast.sim.virtual_yeti import VirtualYetiMcu
 from evsefast.testing import RecordingListener
 from evsefast.types.board import PowerOnOff, PowerOnOffReason
 
@@ -87,12 +88,18 @@ def test_hardware_faults_become_error_flags_and_lost_becomes_silence():
         listener = RecordingListener()
         board.attach(listener)
         with board:
+            assert wait_until(lambda: board.cp_state == "B")  # plugged in: no later "A" unlatches by chance
             mcu.inject_fault("rcd")
             raised = lambda: [c[1].type for c in listener.calls if c[0] == "on_error_raised"]  # noqa: E731
             cleared = lambda: [c[1] for c in listener.calls if c[0] == "on_error_cleared"]  # noqa: E731
             assert wait_until(lambda: "evse_board_support/MREC2GroundFailure" in raised())
+            mcu.inject_fault("over_current")  # a non-latching flag: raised and cleared with its flag
+            assert wait_until(lambda: "evse_board_support/MREC4OverCurrentFailure" in raised())
+            mcu.inject_fault("over_current", active=False)
             mcu.inject_fault("rcd", active=False)
-            assert wait_until(lambda: "evse_board_support/MREC2GroundFailure" in cleared())
+            assert wait_until(lambda: "evse_board_support/MREC4OverCurrentFailure" in cleared())
+            # an RCD trip stays raised while the car is plugged in (YetiDriver clears it on unplug)
+            assert "evse_board_support/MREC2GroundFailure" not in cleared()
             mcu.inject_fault("lost")
             assert wait_until(lambda: "evse_board_support/CommunicationFault" in raised())
             mcu.inject_fault("lost", active=False)
@@ -158,8 +165,13 @@ def test_scheduled_faults_and_the_host_timeout_fail_safe():
         with board:
             assert wait_until(lambda: {"corrupt_crc", "garbage", "truncated"} <= set(mcu.injected))
             assert wait_until(lambda: board.stats.dropped >= 3), board.stats
+            raised = lambda: [c[1].type for c in listener.calls if c[0] == "on_error_raised"]  # noqa: E731
             cleared = lambda: [c[1] for c in listener.calls if c[0] == "on_error_cleared"]  # noqa: E731
-            assert wait_until(lambda: "evse_board_support/MREC2GroundFailure" in cleared())
+            assert wait_until(lambda: "evse_board_support/MREC2GroundFailure" in raised())
+            # the flag falls at 1.2 s, but an RCD trip stays raised until the car is unplugged (YetiDriver)
+            assert wait_until(lambda: hw.t_ms > 1300.0)
+            time.sleep(0.05)
+            assert "evse_board_support/MREC2GroundFailure" not in cleared()
             board.pwm_on(26.7)
             assert wait_until(lambda: hw.pwm_pct == pytest.approx(26.7))
             assert mcu.host_timeouts == 0  # the host's keep-alives hold it off

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import enum
+import inspect
 import json
 import re
 import sys
@@ -275,6 +276,22 @@ def topics(interface: Dict[str, Any]) -> Dict[str, Any]:
             "error": {"topic": f"{base}/error", "payload": "<Error>"},
             "module_ready": {"topic": "{prefix}modules/{module_id}/ready", "payload": True},
         },
+        "energy_grid": {
+            "description": "The energy interface of implementation {impl_id} = 'energy_grid' (current format; the "
+                           "legacy format puts cmds and vars on the shared cmd/var topics as above). "
+                           "energy_flow_request is published every second and at once (priority_request true) "
+                           "on entering WaitingForAuthentication or Finished.",
+            "cmds": {"enforce_limits": {
+                "call": {"topic": f"{base}/cmd/enforce_limits",
+                         "payload": {"msg_type": "Cmd", "data": {"id": "<uuid>", "args": {"value": "<EnforcedLimits>"},
+                                                                 "origin": "<caller_id>"}}},
+                "result": {"topic": f"{base}/cmd/enforce_limits/response/{{caller_id}}",
+                           "payload": {"msg_type": "CmdResult", "data": {"type": "result", "data": {
+                               "id": "<uuid>", "retval": None, "origin": "<module_id>"}}}}}},
+            "vars": {"energy_flow_request": {"topic": f"{base}/var/energy_flow_request",
+                                             "payload": {"msg_type": "Var",
+                                                         "data": {"data": "<EnergyFlowRequest>"}}}},
+        },
         "everest_api": {
             "description": "everest_api/1/evse_manager_consumer (EVerest >= 2025.10): bare JSON, QoS 0, not "
                            "retained. m2e = client to EVerest (request with {\"headers\":{\"replyTo\":<topic>},"
@@ -285,6 +302,15 @@ def topics(interface: Dict[str, Any]) -> Dict[str, Any]:
             "communication_check": f"{api}/m2e/communication_check",
             "not_forwarded": sorted(set(interface["vars"]) - set(consumer_vars)),
             "not_exposed": sorted(set(interface["cmds"]) - set(consumer_cmds)),
+            "session_info": f"{api}/e2m/session_info",
+        },
+        "evsefast_site": {
+            "description": "evsefast serve's site limit (an evsefast extension, bare JSON, QoS 0): set_limit takes "
+                           "amps per phase, null or {\"limit_A\": ...}, optionally wrapped as {\"headers\":"
+                           "{\"replyTo\":<topic>},\"payload\":...} (reply true/false); state is published on "
+                           "every change.",
+            "set_limit": "{external_prefix}evsefast/1/site/{site_id}/m2e/set_limit",
+            "state": "{external_prefix}evsefast/1/site/{site_id}/e2m/state",
         },
     }
 
@@ -292,8 +318,9 @@ def topics(interface: Dict[str, Any]) -> Dict[str, Any]:
 def manifest() -> Dict[str, Any]:
     """An EVerest module manifest for evsefast, its config generated from ``ManagerConfig``.
 
-    Provides ``evse`` (evse_manager); requires one board (evse_board_support) and optional power
-    meters and connector lock, as EVerest's EvseManager does (spec §7). The config entries are the
+    Provides ``evse`` (evse_manager) and ``energy_grid`` (energy), as EVerest's EvseManager does; requires
+    an optional board (evse_board_support: evsefast can use a local board instead), optional power
+    meters, connector lock and store (spec §7). ``evsefast.everest.EverestModule`` serves exactly these. The config entries are the
     Struct's own fields, types and defaults, so the manifest cannot drift from the code.
     """
     import msgspec
@@ -311,14 +338,19 @@ def manifest() -> Dict[str, Any]:
     return {
         "description": "evsefast: the evse_manager charging kernel of one connector (Python, Cython core)",
         "config": config,
-        "provides": {"evse": {"interface": "evse_manager", "description": "the seed evse_manager interface"}},
+        "provides": {"evse": {"interface": "evse_manager", "description": "the seed evse_manager interface"},
+                     "energy_grid": {"interface": "energy",
+                                     "description": "enforce_limits from the EnergyManager; energy_flow_request"}},
         "requires": {
-            "bsp": {"interface": "evse_board_support"},
+            # optional: evsefast may drive a local board (simulated, Yeti serial) instead of a BSP module
+            "bsp": {"interface": "evse_board_support", "min_connections": 0, "max_connections": 1},
             "powermeter_grid_side": {"interface": "powermeter", "min_connections": 0, "max_connections": 1},
             "powermeter_car_side": {"interface": "powermeter", "min_connections": 0, "max_connections": 1},
             "connector_lock": {"interface": "connector_lock", "min_connections": 0, "max_connections": 1},
             "store": {"interface": "kvs", "min_connections": 0, "max_connections": 1},
         },
+        # the consumer API tree and the simulated car's topics live under the external prefix
+        "enable_external_mqtt": True,
         "metadata": {"license": "https://opensource.org/licenses/Apache-2.0", "authors": ["evsefast developers"]},
     }
 
@@ -327,9 +359,15 @@ def manifest() -> Dict[str, Any]:
 
 
 def _canonical(node: Any) -> Any:
-    """Sort ``anyOf`` members: msgspec versions differ in their order (0.20 puts ``null`` first)."""
+    """The same document whatever msgspec/Python rendered it.
+
+    ``anyOf`` members are sorted (msgspec 0.20 puts ``null`` first), and every ``description`` is
+    ``inspect.cleandoc``-ed: docstring indentation is kept by older msgspec on Python < 3.13 and stripped by
+    msgspec 0.23 / Python 3.13, so the raw text differs between supported versions.
+    """
     if isinstance(node, dict):
-        out = {k: _canonical(v) for k, v in node.items()}
+        out = {k: (inspect.cleandoc(v) if k == "description" and isinstance(v, str) else _canonical(v))
+               for k, v in node.items()}
         if isinstance(out.get("anyOf"), list):
             out["anyOf"] = sorted(out["anyOf"], key=lambda m: json.dumps(m, sort_keys=True))
         return out
@@ -338,8 +376,8 @@ def _canonical(node: Any) -> Any:
     return node
 
 
-def render() -> Dict[Path, str]:
-    """Every generated file → its text (canonical, so any supported msgspec gives the same bytes)."""
+def render_docs() -> Dict[Path, Any]:
+    """Every generated file → its canonical document (see ``_canonical``)."""
     interface = parse_interface_text(INTERFACE_SEED.read_text())
     seed_types = parse_seed_types_text(TYPES_SEED.read_text())
     docs = {
@@ -350,19 +388,43 @@ def render() -> Dict[Path, str]:
         OUT / "topics.json": topics(interface),
         OUT / "manifest.json": manifest(),
     }
-    return {path: json.dumps(_canonical(doc), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            for path, doc in docs.items()}
+    return {path: _canonical(doc) for path, doc in docs.items()}
+
+
+def render() -> Dict[Path, str]:
+    """Every generated file → its text (canonical, so any supported msgspec gives the same bytes)."""
+    return {path: json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            for path, doc in render_docs().items()}
+
+
+def stale_files() -> List[Path]:
+    """Generated files whose committed content differs in *structure* from what the code generates now.
+
+    Compared as parsed JSON after ``_canonical``: whitespace, key order and docstring indentation never count.
+    """
+    stale = []
+    for path, doc in render_docs().items():
+        try:
+            committed = _canonical(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            stale.append(path)
+            continue
+        if committed != doc:
+            stale.append(path)
+    return stale
 
 
 def main(argv: List[str] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 if a file differs")
     args = parser.parse_args(argv)
-    stale = []
-    for path, text in render().items():
-        if not path.exists() or path.read_text() != text:
-            stale.append(path)
-            if not args.check:
+    if args.check:
+        stale = stale_files()
+    else:
+        stale = []
+        for path, text in render().items():
+            if not path.exists() or path.read_text() != text:
+                stale.append(path)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
     for path in stale:
