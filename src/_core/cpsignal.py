@@ -11,12 +11,20 @@ buffers with what an ADC sampling the CP line without synchronisation would see.
 * ``rise_us`` > 0 gives linear edges (both directions; a pulse shorter than the edge never
   reaches the top, and the falling edge starts from the level reached).
 * Noise (volts, added to every sample): ``noise_kind`` 2 = gaussian-ish with sigma = noise_V,
-  1 = uniform with half-width noise_V, 0 = none.  Each sample draws one of 1024 table values with
-  10 random bits (six draws per 64-bit output of a seeded SplitMix64 generator kept in the object:
-  a Weyl counter plus an output mix, so no serial dependency between samples).  The uniform table
-  is 1024 evenly spaced values in (-1, 1); the gaussian table is 1024 Irwin-Hall values (sums of
-  four 16-bit uniforms from a fixed seed) rescaled to mean 0 and sigma 1 exactly (bounded at about
-  +-3.5 sigma).  A seed reproduces a stream exactly in both builds.
+  1 = uniform with half-width noise_V, 0 = none.  Counter-based: sample ``k`` of the stream (64-bit
+  index, counted from the construction / ``set_seed``) draws ``h = fmix32(lo32(k) ^ key)``, the
+  murmur3 finaliser of its index, ``key`` a 32-bit hash of the seed and of ``hi32(k)``.  Gaussian:
+  the four bytes of ``h`` summed (Irwin-Hall, n = 4, of 8-bit uniforms: mean 510, variance 21845,
+  bounded at +-3.45 sigma), ``t = sum - 510`` volts ``t * noise_V / sqrt(21845)``.  Uniform: the top
+  10 bits ``t``, ``((2t + 1) / 1024 - 1) * noise_V`` in (-noise_V, noise_V) (the 1024 levels of the
+  old uniform table).  On a plateau of level ``v0`` a sample is the ADC count ``floor(a + t * b)``,
+  with ``a`` and ``b`` folded from the level, the noise scale and the calibration once per run (the
+  same count as ``floor((v0 + noise - offset_V) / volts_per_count + 0.5)`` up to the rounding of
+  the last bit); the compiled build keeps that map from the 1024 draws to counts as a table per
+  plateau level.  Each sample's noise depends on its index only: a block vectorises, and a seed
+  reproduces a stream exactly in both builds.  (This replaced, with issue 13, a serial SplitMix64 stream drawing 10-bit indices into
+  1024-entry tables: the same seed gives other noise than before; noiseless streams are
+  unchanged.)
 * uint16 output: ``count = floor((V - offset_V) / volts_per_count + 0.5)`` clipped to
   ``[0, 2**adc_bits - 1]``; clipped samples are counted (``clipped``, and the fill's return value).
 
@@ -24,37 +32,60 @@ buffers with what an ADC sampling the CP line without synchronisation would see.
 synthesises ``n_blocks`` blocks into ``buf`` and feeds each to ``classifier.feed_u16(buf, t)``
 (``t = t_ms + k * block_ms`` for the k-th block, 0-based), stopping at the first block after which
 the classifier's debounced state changed.  It returns that block's 1-based number, or 0 when the
-state did not change (all blocks consumed).  Any object with ``feed_u16(buf, t_ms) -> int`` works.
+state did not change (all blocks consumed).  Any object with ``feed_u16(buf, t_ms) -> int`` works;
+the compiled build's ``pilot.PilotClassifier`` is driven without a Python call per block.
 """
-
-from array import array
 
 NOISE_NONE = 0  # public names (module-level C variables are not Python attributes when compiled)
 NOISE_UNIFORM = 1
 NOISE_GAUSS = 2
-_N_NONE = 0
-_N_GAUSS = 2
+import math
+
 MASK64 = 0xFFFFFFFFFFFFFFFF
-SM_GAMMA = 0x9E3779B97F4A7C15
-SM_M1 = 0xBF58476D1CE4E5B9
+MASK32 = 0xFFFFFFFF
+FMIX1 = 0x85EBCA6B  # murmur3 fmix32 multipliers (typed in the .pxd: C arithmetic when compiled)
+FMIX2 = 0xC2B2AE35
+SM_M1 = 0xBF58476D1CE4E5B9  # SplitMix64 output multipliers
 SM_M2 = 0x94D049BB133111EB
-TAB_MASK = 1023  # 1024-entry noise tables, 10 bits per draw, 6 draws per 64-bit output
-_TABLES = []  # [gaussian, uniform] arrays, built on first use
+GAUSS_C = 1.0 / math.sqrt(21845.0)  # 1 / sd of a sum of four uniform bytes (sqrt: correctly rounded)
+U_A = 2.0 / 1024.0  # uniform: t * U_A + U_B = (2t + 1) / 1024 - 1 in (-1, 1), exact in double
+U_B = 1.0 / 1024.0 - 1.0
+
+# The noisy runs and the buffer access go by one name each (_noise_u16, _noise_f32, _noise_one,
+# _u16_out, ...): the compiled build's cpsignal.pxd defines them as inline C (cpnoise.h,
+# rawbuf.pxd); the plain build binds the same names to their Python twins in cpnoise.py.
+try:
+    _NATIVE = _native_noise()
+except NameError:
+    _NATIVE = False
+    from . import cpnoise as _cn
+
+    globals().update(_noise_u16=_cn.noise_u16, _noise_f32=_cn.noise_f32, _noise_one=_cn.noise_one,
+                     _u16_out=_cn.u16_out, _noise_table=_cn.noise_table, _f32_out=_cn.f32_out, _out_len=_cn.out_len,
+                     _out_release=_cn.out_release, _is_native_classifier=_cn.is_native_classifier,
+                     _noise_level=_cn.noise_level, _noise_flush=_cn.noise_flush)
 
 
-def _noise_tables():
-    if not _TABLES:
-        x = 0x5EED
-        g = []
-        for _ in range(TAB_MASK + 1):
-            x = (x + SM_GAMMA) & MASK64
-            r = _mix(x)
-            g.append(float((r & 0xFFFF) + ((r >> 16) & 0xFFFF) + ((r >> 32) & 0xFFFF) + (r >> 48)))
-        mean = sum(g) / len(g)
-        sd = (sum((v - mean) * (v - mean) for v in g) / len(g)) ** 0.5
-        _TABLES.append(array("d", [(v - mean) / sd for v in g]))
-        _TABLES.append(array("d", [(2 * k + 1) / (TAB_MASK + 1.0) - 1.0 for k in range(TAB_MASK + 1)]))
-    return _TABLES
+def noise_level(force=-1):
+    """The compiled build's path for noisy plateaus (1 AVX2, 0 scalar C; ``force`` selects the
+    other one if the CPU has it, -2 the best again: for tests); -1 in the plain build."""
+    return _noise_level(force)
+
+
+def _fmix32(x):
+    """murmur3's 32-bit finaliser (a bijection with full avalanche)."""
+    x ^= x >> 16
+    x = (x * FMIX1) & MASK32
+    x ^= x >> 13
+    x = (x * FMIX2) & MASK32
+    return x ^ (x >> 16)
+
+
+def _mix64(z):
+    """SplitMix64's output function: 64 random bits of a 64-bit value."""
+    z = ((z ^ (z >> 30)) * SM_M1) & MASK64
+    z = ((z ^ (z >> 27)) * SM_M2) & MASK64
+    return z ^ (z >> 31)
 
 
 def _check(name, value, lo, hi):
@@ -68,13 +99,6 @@ def _check_int(name, value, lo, hi):
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be an integer in [{lo}, {hi}], got {value!r}")
     _check(name, value, lo, hi)
-
-
-def _mix(z):
-    """SplitMix64's output function of a counter value: 64 random bits."""
-    z = ((z ^ (z >> 30)) * SM_M1) & MASK64
-    z = ((z ^ (z >> 27)) * SM_M2) & MASK64
-    return z ^ (z >> 31)
 
 
 def _wave(ph, th, rup, rdn, hv, lv, vfall):
@@ -118,21 +142,22 @@ class CpSynth:
         self.noise_V = 0.0
         self.noise_kind = 0
         self.rng = 1
-        self._bits = 0
-        self._left = 0
-        self._tab = _noise_tables()[0]
+        self._index = 0
+        self._seedmix = 0
         self.set_seed(seed)
         self.set_duty(duty_pct)
         self.set_levels(high_V, low_V)
         self.set_edges(rise_us)
         self.set_noise(noise_V, noise_kind)
 
-    def set_seed(self, seed):
-        """Restart the noise generator (any integer in [0, 2**64))."""
+    def set_seed(self, seed, index=0):
+        """Restart the noise (any integer in [0, 2**64)): the next sample is index ``index`` (0, or
+        any point of the stream in [0, 2**64))."""
         _check_int("seed", seed, 0, MASK64)
+        _check_int("index", index, 0, MASK64)
         self.rng = seed
-        self._bits = 0
-        self._left = 0
+        self._seedmix = _mix64(seed)
+        self._index = index
 
     def set_duty(self, duty_pct):
         """PWM duty in percent: 0 = constant low, 100 = constant high, else 1 kHz PWM."""
@@ -157,13 +182,15 @@ class CpSynth:
         _check_int("noise_kind", noise_kind, 0, 2)
         self.noise_V = noise_V
         self.noise_kind = noise_kind
-        tables = _noise_tables()
-        self._tab = tables[0] if noise_kind == 2 else tables[1]
 
-    def _next(self):
-        """Advance the generator; returns 64 random bits."""
-        self.rng = (self.rng + SM_GAMMA) & MASK64
-        return _mix(self.rng)
+    def _key(self, hi):
+        """The 32-bit noise key for the samples whose index has ``hi32 == hi``."""
+        return _fmix32((self._seedmix ^ _mix64((self._seedmix >> 32) ^ hi)) & MASK32)
+
+    def _scale(self):
+        if self.noise_kind == 2:
+            return self.noise_V * GAUSS_C
+        return self.noise_V
 
     def _setup(self):
         """Per-fill constants: threshold, up / down ramp times and falling-edge start level."""
@@ -213,11 +240,23 @@ class CpSynth:
             k = 1
         return k
 
+    def _stretch(self, n):
+        """Samples from the current index before ``hi32`` of the index changes (at most ``n``)."""
+        left = MASK32 + 1 - (self._index & MASK32)
+        nn = n
+        return n if nn < left else left
+
     def fill_u16(self, out):
-        """Fill ``out`` (uint16 ADC counts) with the next ``len(out)`` samples; returns how many
-        were clipped to the ADC range."""
+        """Fill ``out`` (a writable uint16 buffer, ADC counts) with the next ``len(out)`` samples;
+        returns how many were clipped to the ADC range."""
+        s = _u16_out(self, out)
+        try:
+            return self._fill_u16(s, _out_len(self, s))
+        finally:
+            _out_release(self)
+
+    def _fill_u16(self, out, n):
         self._setup()
-        n = len(out)
         th = self._th
         rup = self._rup
         rdn = self._rdn
@@ -225,11 +264,7 @@ class CpSynth:
         hv = self.high_V
         lv = self.low_V
         kind = self.noise_kind
-        nv = self.noise_V
-        tab = self._tab
-        x = self.rng
-        bits = self._bits
-        left = self._left
+        sc = self._scale()
         ph = self.phase_us
         dt = self.sample_period_us
         per = self.period_us
@@ -238,15 +273,37 @@ class CpSynth:
         maxc = self.max_count
         top = maxc + 1.0
         clipped = 0
+        key = self._key(self._index >> 32)
+        # a noisy plateau's count is floor(a + t * b), t the draw: a per level (high, low), b per fill
+        if kind == 2:
+            b = sc * inv
+            a_hi = (hv - off) * inv + 0.5
+            a_lo = (lv - off) * inv + 0.5
+        else:
+            b = U_A * sc * inv
+            a_hi = (hv + U_B * sc - off) * inv + 0.5
+            a_lo = (lv + U_B * sc - off) * inv + 0.5
+        s_hi = -1
+        s_lo = -1
+        if kind != 0:  # the compiled build's draw -> count tables (cached: built on a level change)
+            if th > 0.0:
+                s_hi = _noise_table(self, a_hi, b, kind, top, maxc, -1)
+            if th < per:
+                s_lo = _noise_table(self, a_lo, b, kind, top, maxc, s_hi)
         i = 0
         # one run per waveform segment: a plateau's samples share their noiseless value
         while i < n:
             k = self._run(ph, dt, per)
             if k > n - i:
                 k = n - i
+            if kind != 0:
+                k = self._stretch(k)  # one noise key per run
+                if self._index & MASK32 == 0:
+                    clipped += _noise_flush(self)  # the batched runs of the previous key
+                    key = self._key(self._index >> 32)
             ramp = self._ramp
-            v0 = _wave(ph, th, rup, rdn, hv, lv, vfall)
             if not ramp and kind == 0:
+                v0 = _wave(ph, th, rup, rdn, hv, lv, vfall)
                 xc = (v0 - off) * inv + 0.5
                 if xc < 0.0:
                     c = 0
@@ -258,20 +315,20 @@ class CpSynth:
                     c = int(xc)
                 for j in range(i, i + k):
                     out[j] = c
+            elif not ramp:
+                # the compiled build batches the run (written at the next flush)
+                if ph < th:
+                    clipped += _noise_u16(self, out, i, k, n - i, self._index & MASK32, key, a_hi, b,
+                                          s_hi, kind, top, maxc)
+                else:
+                    clipped += _noise_u16(self, out, i, k, n - i, self._index & MASK32, key, a_lo, b,
+                                          s_lo, kind, top, maxc)
             else:
+                clipped += _noise_flush(self)  # the batched runs before this edge
                 for j in range(k):
-                    if ramp:
-                        v = _wave(ph + j * dt, th, rup, rdn, hv, lv, vfall)
-                    else:
-                        v = v0
-                    if kind != 0:  # _N_NONE (a literal: module-level C globals are not constants)
-                        if left == 0:
-                            x = (x + SM_GAMMA) & MASK64
-                            bits = _mix(x)
-                            left = 6
-                        v += tab[bits & TAB_MASK] * nv
-                        bits >>= 10
-                        left -= 1
+                    v = _wave(ph + j * dt, th, rup, rdn, hv, lv, vfall)
+                    if kind != 0:
+                        v += _noise_one((self._index + j) & MASK32, key, sc, kind)
                     xc = (v - off) * inv + 0.5
                     if xc < 0.0:
                         out[i + j] = 0
@@ -280,15 +337,13 @@ class CpSynth:
                         out[i + j] = maxc
                         clipped += 1
                     else:
-                        c = int(xc)
-                        out[i + j] = c
+                        out[i + j] = int(xc)
             i += k
+            self._index += k
             ph += k * dt
             while ph >= per:
                 ph -= per
-        self.rng = x
-        self._bits = bits
-        self._left = left
+        clipped += _noise_flush(self)
         self.phase_us = ph
         self.t_us += n * dt
         self.samples += n
@@ -296,9 +351,16 @@ class CpSynth:
         return clipped
 
     def fill_f32(self, out):
-        """Fill ``out`` (float32 volts) with the next ``len(out)`` samples; returns ``len(out)``."""
+        """Fill ``out`` (a writable float32 buffer, volts) with the next ``len(out)`` samples;
+        returns ``len(out)``."""
+        s = _f32_out(self, out)
+        try:
+            return self._fill_f32(s, _out_len(self, s))
+        finally:
+            _out_release(self)
+
+    def _fill_f32(self, out, n):
         self._setup()
-        n = len(out)
         th = self._th
         rup = self._rup
         rdn = self._rdn
@@ -306,11 +368,7 @@ class CpSynth:
         hv = self.high_V
         lv = self.low_V
         kind = self.noise_kind
-        nv = self.noise_V
-        tab = self._tab
-        x = self.rng
-        bits = self._bits
-        left = self._left
+        sc = self._scale()
         ph = self.phase_us
         dt = self.sample_period_us
         per = self.period_us
@@ -319,29 +377,27 @@ class CpSynth:
             k = self._run(ph, dt, per)
             if k > n - i:
                 k = n - i
+            if kind != 0:
+                k = self._stretch(k)
             ramp = self._ramp
             v0 = _wave(ph, th, rup, rdn, hv, lv, vfall)
-            for j in range(k):
-                if ramp:
-                    v = _wave(ph + j * dt, th, rup, rdn, hv, lv, vfall)
-                else:
-                    v = v0
-                if kind != 0:
-                    if left == 0:
-                        x = (x + SM_GAMMA) & MASK64
-                        bits = _mix(x)
-                        left = 6
-                    v += tab[bits & TAB_MASK] * nv
-                    bits >>= 10
-                    left -= 1
-                out[i + j] = v
+            if not ramp and kind != 0:
+                _noise_f32(out, i, k, self._index & MASK32, self._key(self._index >> 32), v0, sc, kind)
+            else:
+                key = self._key(self._index >> 32)
+                for j in range(k):
+                    if ramp:
+                        v = _wave(ph + j * dt, th, rup, rdn, hv, lv, vfall)
+                    else:
+                        v = v0
+                    if kind != 0:
+                        v += _noise_one((self._index + j) & MASK32, key, sc, kind)
+                    out[i + j] = v
             i += k
+            self._index += k
             ph += k * dt
             while ph >= per:
                 ph -= per
-        self.rng = x
-        self._bits = bits
-        self._left = left
         self.phase_us = ph
         self.t_us += n * dt
         self.samples += n
@@ -351,6 +407,8 @@ class CpSynth:
         """Synthesise up to ``n_blocks`` blocks into ``buf`` and feed each to
         ``classifier.feed_u16(buf, t_ms + k * block_ms)``; returns the 1-based number of the block
         after which the classifier reported a change, or 0 if none did."""
+        if _is_native_classifier(classifier):
+            return _drive_native(self, classifier, buf, n_blocks, t_ms, block_ms)
         for k in range(n_blocks):
             self.fill_u16(buf)
             if classifier.feed_u16(buf, t_ms + k * block_ms):

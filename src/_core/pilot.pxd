@@ -171,6 +171,7 @@ cdef class PilotClassifier:
     cdef int _leave(self, int eff, PilotBlock blk, double t_ms) noexcept
     @cython.locals(blk=PilotBlock, eff=int, skip=bint, cur=int, held=double, need=double, v=double)
     cdef int _step(self, double t_ms) noexcept
+    cdef int _feed_ptr(self, const unsigned short *samples, Py_ssize_t n, double t_ms) noexcept
     cpdef int feed_u16(self, object samples, double t_ms) except? -1
     cpdef int feed_f32(self, object samples, double t_ms) except? -1
     @cython.locals(s='const unsigned short *', n=Py_ssize_t, k=Py_ssize_t)

@@ -676,6 +676,11 @@ class PilotClassifier:
         block_f32(self.block, samples, self.cfg)
         return self._step(t_ms)
 
+    def _feed_ptr(self, samples, n, t_ms):
+        """feed_u16 on ``n`` samples at ``samples`` (the compiled build: a pointer; no checks)."""
+        _block_u16(self.block, samples, n, self.cfg)
+        return self._step(t_ms)
+
     def feed_many(self, samples, block_len, t_ms, block_ms):
         """Classify the consecutive ``block_len``-sample blocks of one uint16 buffer (a partial
         block at its end is left out), block k (0-based) at ``t_ms + k * block_ms``, in one call;
@@ -688,8 +693,7 @@ class PilotClassifier:
             n = _buffer_len(self.block, s)
             k = 0
             while (k + 1) * block_len <= n:
-                _block_u16(self.block, _u16_sub(s, k * block_len, block_len), block_len, self.cfg)
-                if self._step(t_ms + k * block_ms):
+                if self._feed_ptr(_u16_sub(s, k * block_len, block_len), block_len, t_ms + k * block_ms):
                     return k + 1
                 k += 1
             return 0
