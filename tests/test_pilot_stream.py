@@ -4,6 +4,7 @@ from array import array
 import pytest
 
 from evsefast import pilot as api
+from evsefast.errors import InvalidInput
 
 BLOCK_MS = 10.0  # 1000 samples at 10 us
 
@@ -284,3 +285,55 @@ def test_diode_fault_has_hysteresis(kernels):
     assert clf.kernel.diode_fault_active and clf.diode_fault_held_ms == 20.0
     feed_all(clf, blocks(kernels, 9.0, low=-12.0), 70.0)
     assert not clf.kernel.diode_fault_active and clf.diode_fault_held_ms == 0.0
+
+
+@pytest.mark.arm
+@pytest.mark.parametrize("block_len", [1, 7, 100, 250, 1000])
+def test_feed_many_matches_block_by_block(kernels, block_len):
+    """One call over many small blocks = one feed_u16 per block (same times, same stop)."""
+    synth = api.cp_synth(kernels=kernels, duty_pct=26.67, high_V=9.0, noise_V=0.1, seed=12)
+    stream = array("H", bytes(2 * 60_000))
+    synth.fill_u16(stream)
+    synth.set_levels(6.0, -12.0)
+    tail = array("H", bytes(2 * 60_000))
+    synth.fill_u16(tail)
+    stream.extend(tail)
+    stream.extend(array("H", [2000] * (block_len // 2)))  # a partial block at the end: left out
+    block_ms = block_len * 0.01
+    many = api.PilotClassifier(kernels=kernels)
+    one = api.PilotClassifier(kernels=kernels)
+    n_blocks = len(stream) // block_len
+    results, pos = [], 0
+    while pos < n_blocks:
+        k = many.feed_many(memoryview(stream)[pos * block_len:], block_len, 5.0 + pos * block_ms, block_ms)
+        results.append((pos + k if k else 0, many.state))
+        if not k:
+            break
+        pos += k
+    expected = []
+    for b in range(n_blocks):
+        if one.feed_u16(stream[b * block_len:(b + 1) * block_len], 5.0 + b * block_ms):
+            expected.append((b + 1, one.state))
+    expected.append((0, one.state))
+    assert results == expected
+    if block_len >= 100:  # (1 or 7 samples never hold a PWM period: no decision)
+        assert [s for _, s in results] == ["B", "C", "C"]
+    assert many.kernel.blocks == one.kernel.blocks == n_blocks
+    assert many.decision() == one.decision()
+
+
+def test_feed_many_validates(kernels):
+    clf = api.PilotClassifier(kernels=kernels)
+    buf = array("H", [2000] * 10)
+    with pytest.raises(InvalidInput, match=r"block_len must be an integer in \[1, 1073741824\], got 0"):
+        clf.feed_many(buf, 0, 0.0, 1.0)
+    with pytest.raises(InvalidInput, match="block_len must be an integer"):
+        clf.feed_many(buf, 2.0, 0.0, 1.0)
+    with pytest.raises(InvalidInput, match=r"block_ms must be in \[0, 1e9\] milliseconds"):
+        clf.feed_many(buf, 2, 0.0, -1.0)
+    with pytest.raises(InvalidInput, match="t_ms must be a finite number"):
+        clf.feed_many(buf, 2, float("nan"), 1.0)
+    with pytest.raises(InvalidInput, match="samples"):
+        clf.feed_many(["x"], 2, 0.0, 1.0)
+    assert clf.feed_many(buf, 11, 0.0, 1.0) == 0 and clf.kernel.blocks == 0  # no whole block
+    assert clf.feed_many([2000] * 4, 2, 0.0, 1.0) == 0 and clf.kernel.blocks == 2  # a list is converted

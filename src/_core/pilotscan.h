@@ -342,6 +342,8 @@ EVF_REF_BODY(evf_ref_avx512, __attribute__((target("avx512bw"))), __m512i, 32, E
  * AVX2 / AVX-512 and a hint, the four bins of those pairs are counted with vector compares and only
  * the other samples one by one; a chunk that leaves more than half to count one by one switches to
  * the plain scatter.  The histogram is the same whatever the hint: it only changes the speed. */
+#define EVF_HSMALL 32 /* blocks up to this many samples: the direct scatter (no rows to clear and fold) */
+
 static void evf_hist_u16(const uint16_t *s, Py_ssize_t n, int shift, long maxc, unsigned int *hist)
 {
     size_t i, c0, nn = (size_t)n, since_fold = 0;
@@ -354,6 +356,16 @@ static void evf_hist_u16(const uint16_t *s, Py_ssize_t n, int shift, long maxc, 
     (void)nbins;
     uint8_t idx[EVF_HCHUNK];
     uint16_t h[8][EVF_ROW];
+    if (nn <= EVF_HSMALL) { /* a small block: straight into the histogram (no rows to clear, fold) */
+        memset(hist, 0, (EVF_BINS + 1) * sizeof *hist);
+        for (i = 0; i < nn; i++) {
+            uint32_t v = s[i];
+            any |= v;
+            hist[(long)v > maxc ? EVF_BINS : v >> sh]++;
+        }
+        hist[EVF_BINS + 1] = any;
+        return;
+    }
 #if defined(EVF_X86)
     if (level >= EVF_AVX2 && sh > 0 && hist[66] < nbins) {
         unsigned m1 = hist[66], m2 = hist[67], k = 0;

@@ -14,6 +14,8 @@ on any mix of them; slow to C, D):
     clf = PilotClassifier(debounce_fast_ms=20, debounce_slow_ms=250)
     if clf.feed_u16(samples, t_ms):      # 1 when the reported state changed (t_ms: newest sample)
         d = clf.decision()               # PilotDecision: state, previous_state, held_ms, evidence
+    k = clf.feed_many(samples, block_len, t_ms, block_ms)   # many small blocks in one call: the
+                                         # 1-based block that changed the state, or 0
 
 Bands and their sources (volts; config fields ``<state>_min_V`` / ``<state>_max_V``):
 
@@ -273,6 +275,20 @@ class PilotClassifier:
     def feed_f32(self, samples, t_ms) -> int:
         """Classify a float32-volts block whose newest sample is at ``t_ms``; 1 if it changed."""
         return self.kernel.feed_f32(as_f32("samples", samples), _t(t_ms))
+
+    def feed_many(self, samples, block_len, t_ms, block_ms) -> int:
+        """Classify the consecutive ``block_len``-sample blocks of one uint16 buffer in one call
+        (for small blocks: one Python call instead of one per block), block k (0-based) as
+        ``feed_u16(block_k, t_ms + k * block_ms)``; a partial block at the end is left out.
+        Stops after the first block that changed the state: returns its 1-based number, or 0
+        when none did (every whole block consumed)."""
+        if isinstance(block_len, bool) or not isinstance(block_len, int) or not 1 <= block_len <= 1 << 30:
+            raise InvalidInput(f"block_len must be an integer in [1, 1073741824], got {block_len!r}",
+                               "block_len")
+        step = _number("block_ms", block_ms)
+        if not (0.0 <= step <= 1e9):
+            raise InvalidInput(f"block_ms must be in [0, 1e9] milliseconds, got {block_ms!r}", "block_ms")
+        return self.kernel.feed_many(as_u16("samples", samples), block_len, _t(t_ms), float(step))
 
     def reset(self) -> None:
         self.kernel.reset()
