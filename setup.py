@@ -15,7 +15,7 @@ from setuptools import Extension, setup
 
 KERNELS = ["pilot", "cpsignal", "pwm", "limits", "meter", "framing"]
 # per-kernel flags on top of the common ones (measured: benches/README.md "Compiler flags")
-EXTRA_CFLAGS = {}
+EXTRA_CFLAGS = {"cpsignal": ["-O3"]}
 
 
 def _extensions():

@@ -11,11 +11,13 @@ cdef extern from "cpnoise.h":
                         long maxc) noexcept nogil
     long evf_noise_batch(unsigned short *out, long cap, const long *starts, const long *lens,
                          const unsigned int *ks, const int *slots, const unsigned int *tab0,
-                         int count, unsigned int key, int kind, int clips) noexcept nogil
+                         int count, unsigned int key, int kind, int clips, const double *a2,
+                         const double *b2, double top, long maxc) noexcept nogil
     void evf_noise_f32(float *out, long n, unsigned int k, unsigned int key, double v0, double g,
                        int kind) noexcept nogil
     double evf_noise_one(unsigned int k, unsigned int key, double g, int kind) noexcept nogil
     int evf_noise_level(int force) noexcept nogil
+    long EVF_NOISE_SPAN
 
 cdef unsigned long long MASK64, MASK32, SM_M1, SM_M2
 cdef unsigned int FMIX1, FMIX2
@@ -43,6 +45,10 @@ cdef class CpSynth:
     cdef unsigned long long _index, _seedmix
     cdef double _th, _rup, _rdn, _vfall
     cdef bint _ramp
+    # _run's memo: the waveform it holds for, and its last two segments (start phase, length, ramp)
+    cdef double _m_th, _m_rup, _m_rdn, _m_dt, _m_per, _m_ph0, _m_ph1
+    cdef Py_ssize_t _m_k0, _m_k1
+    cdef bint _m_r0, _m_r1
     cdef Py_buffer _view
     # the plateau tables of the noisy fill (cpnoise.h): draw -> ADC count, two levels cached
     cdef unsigned int _tab[2][1024]
@@ -69,8 +75,10 @@ cdef class CpSynth:
     cdef double _scale(self) noexcept
     @cython.locals(per=double, hv=double, lv=double, r=double)
     cdef void _setup(self) noexcept
-    @cython.locals(th=double, end=double, k=Py_ssize_t)
+    @cython.locals(k=Py_ssize_t)
     cdef inline Py_ssize_t _run(self, double ph, double dt, double per) noexcept
+    @cython.locals(th=double, end=double, k=Py_ssize_t)
+    cdef Py_ssize_t _segment(self, double ph, double dt, double per) noexcept
     @cython.locals(left=cython.ulonglong, nn=cython.ulonglong)
     cdef inline Py_ssize_t _stretch(self, Py_ssize_t n) noexcept
     @cython.locals(s='unsigned short *')
@@ -101,9 +109,11 @@ cdef inline long _noise_flush(CpSynth owner) noexcept:
     cdef long clipped = owner._b_pending
     owner._b_pending = 0
     if owner._b_count:
-        clipped = evf_noise_batch(owner._b_out, owner._b_cap, owner._b_start, owner._b_len,
+        clipped += evf_noise_batch(owner._b_out, owner._b_cap, owner._b_start, owner._b_len,
                                   owner._b_k, owner._b_slot, &owner._tab[0][0], owner._b_count,
-                                  owner._b_key, owner._b_kind, owner._tab_clip[0] | owner._tab_clip[1])
+                                  owner._b_key, owner._b_kind, owner._tab_clip[0] | owner._tab_clip[1],
+                                  owner._tab_a, owner._tab_b, owner._tab_top[owner._b_slot[0]],
+                                  owner._tab_maxc[owner._b_slot[0]])
         owner._b_count = 0
     return clipped
 
@@ -135,18 +145,19 @@ cdef inline long _noise_u16(CpSynth owner, unsigned short *out, Py_ssize_t start
     # batch the run (written at _noise_flush: returns the clipped count of any runs written now)
     cdef long clipped = 0
     cdef int r = owner._b_count
-    if r == 64:
-        clipped = _noise_flush(owner)
+    if r == 64 or (r and start + n - owner._b_start[0] > EVF_NOISE_SPAN):
+        clipped = _noise_flush(owner)  # (a batch of two runs or more spans EVF_NOISE_SPAN at most)
         r = 0
+    if r == 0:  # (a batch never spans a key change, a fill or a buffer: set once)
+        owner._b_key = key
+        owner._b_kind = kind
+        owner._b_out = out
+        owner._b_cap = start + cap
     owner._b_start[r] = start
     owner._b_len[r] = n
     owner._b_k[r] = k
     owner._b_slot[r] = slot
     owner._b_count = r + 1
-    owner._b_key = key
-    owner._b_kind = kind
-    owner._b_out = out
-    owner._b_cap = start + cap
     return clipped
 
 cdef inline void _noise_f32(float *out, Py_ssize_t start, Py_ssize_t n, unsigned int k,

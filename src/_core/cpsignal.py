@@ -67,8 +67,8 @@ except NameError:
 
 
 def noise_level(force=-1):
-    """The compiled build's path for noisy plateaus (1 AVX2, 0 scalar C; ``force`` selects the
-    other one if the CPU has it, -2 the best again: for tests); -1 in the plain build."""
+    """The compiled build's path for noisy plateaus (2 AVX-512, 1 AVX2, 0 scalar C; ``force``
+    selects another one the CPU has, -2 the best again: for tests); -1 in the plain build."""
     return _noise_level(force)
 
 
@@ -143,6 +143,10 @@ class CpSynth:
         self.noise_kind = 0
         self.rng = 1
         self._index = 0
+        self._m_th = self._m_rup = self._m_rdn = self._m_dt = self._m_per = -1.0  # _run's memo
+        self._m_ph0 = self._m_ph1 = -1.0
+        self._m_k0 = self._m_k1 = 1
+        self._m_r0 = self._m_r1 = False
         self._seedmix = 0
         self.set_seed(seed)
         self.set_duty(duty_pct)
@@ -213,10 +217,36 @@ class CpSynth:
         self._vfall = hv
         if self._rup > 0.0 and self._th < self._rup:
             self._vfall = lv + (hv - lv) * (self._th / self._rup)
+        if (self._th != self._m_th or self._rup != self._m_rup or self._rdn != self._m_rdn
+                or self.sample_period_us != self._m_dt or per != self._m_per):
+            self._m_th = self._th  # another waveform: forget _run's segments
+            self._m_rup = self._rup
+            self._m_rdn = self._rdn
+            self._m_dt = self.sample_period_us
+            self._m_per = per
+            self._m_ph0 = -1.0
+            self._m_ph1 = -1.0
 
     def _run(self, ph, dt, per):
         """Samples from phase ``ph`` to the end of its waveform segment (plateau or edge), at
-        least 1; sets ``_ramp`` when the segment is an edge."""
+        least 1; sets ``_ramp`` when the segment is an edge.  A function of ``ph`` and the
+        waveform only: the last two segments are remembered (a periodic waveform's segments start
+        at the same phases period after period), which saves the division on the fill's
+        sequential path."""
+        if ph == self._m_ph0:
+            self._ramp = self._m_r0
+            return self._m_k0
+        if ph == self._m_ph1:
+            self._ramp = self._m_r1
+            return self._m_k1
+        k = self._segment(ph, dt, per)
+        self._m_ph0, self._m_k0, self._m_r0 = self._m_ph1, self._m_k1, self._m_r1
+        self._m_ph1 = ph
+        self._m_k1 = k
+        self._m_r1 = self._ramp
+        return k
+
+    def _segment(self, ph, dt, per):
         th = self._th
         if ph < th:
             if ph < self._rup:

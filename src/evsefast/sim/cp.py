@@ -203,8 +203,12 @@ class CpFrontEnd:
             return
         spm = self._spm
         t_first = (self._n_done + size) / spm
-        if self._synth is not None:
-            k = self._synth.drive(clf, self._buffer(size), n_blocks, t_first, size / spm)
+        synth = self._synth
+        if synth is not None:
+            buf = self._bufs.get(size)  # (the common sizes are cached: no method call)
+            if buf is None:
+                buf = self._buffer(size)
+            k = synth.drive(clf, buf, n_blocks, t_first, size / spm)
         else:
             k = 0
             for i in range(n_blocks):
@@ -222,8 +226,9 @@ class CpFrontEnd:
             self.lo_V = blk.low_V
             self.measured_duty_pct = blk.duty_pct
         # the diode check: the classifier's diode fault (with hysteresis) held for the fast debounce
-        diode = bool(clf.diode_fault_active) and clf.diode_fault_held_ms >= self._debounce_fast_ms
+        diode = clf.diode_fault_active and clf.diode_fault_held_ms >= self._debounce_fast_ms
         if diode != self.diode_fault:
+            diode = bool(diode)
             self.diode_fault = diode
             if diode and not k:
                 changes.append((t_end, self.state, True))
