@@ -1,0 +1,304 @@
+"""A recording CSMS built with the ``ocpp`` package (server side), for tests, benchmarks and demos.
+
+::
+
+    csms = Csms(version="1.6")
+    await csms.start()                        # a websockets server on a free localhost port
+    cp = ChargePoint([mgr], csms.url("CP1"))
+    ...
+    await csms.wait_for("StartTransaction")   # every CALL the charge points sent is recorded
+    result = await csms.call("CP1", "RemoteStopTransaction", transaction_id=1)
+    await csms.stop()
+
+``csms.messages`` lists ``Message(cp_id, action, payload)`` in arrival order, ``payload`` with the
+snake_case keys the ``ocpp`` package hands to handlers.  Answers can be steered: ``boot_status``
+(a status, or a list used one per BootNotification), ``heartbeat_interval``, ``id_tag_status``
+(id tag -> status for Authorize/StartTransaction), ``basic_auth`` (identity -> password; others get
+HTTP 401), ``ssl_context`` for wss.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import time
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Union
+
+import ocpp.v16
+import ocpp.v201
+from ocpp.routing import on
+from ocpp.v16 import call as call16
+from ocpp.v16 import call_result as res16
+from ocpp.v201 import call as call201
+from ocpp.v201 import call_result as res201
+from websockets.asyncio.server import serve
+
+from .timefmt import iso
+
+__all__ = ["Csms", "Message"]
+
+
+class Message(NamedTuple):
+    """One CALL a charge point sent."""
+
+    cp_id: str
+    action: str
+    payload: Dict[str, Any]
+    t: float
+
+
+class _Mixin:
+    csms: "Csms"
+
+    def _rec(self, action: str, payload: Dict[str, Any]) -> None:
+        self.csms._record(self.id, action, payload)
+
+
+class _Csms16(_Mixin, ocpp.v16.ChargePoint):
+    @on("BootNotification")
+    def boot(self, **kw):
+        self._rec("BootNotification", kw)
+        return res16.BootNotification(current_time=iso(time.time()), interval=self.csms.heartbeat_interval,
+                                      status=self.csms._next_boot_status())
+
+    @on("Heartbeat")
+    def heartbeat(self, **kw):
+        self._rec("Heartbeat", kw)
+        return res16.Heartbeat(current_time=iso(time.time()))
+
+    @on("StatusNotification")
+    def status(self, **kw):
+        self._rec("StatusNotification", kw)
+        return res16.StatusNotification()
+
+    @on("Authorize")
+    def authorize(self, id_tag, **kw):
+        self._rec("Authorize", dict(kw, id_tag=id_tag))
+        return res16.Authorize(id_tag_info=self.csms._id_tag_info(id_tag))
+
+    @on("StartTransaction")
+    def start_tx(self, id_tag, **kw):
+        self._rec("StartTransaction", dict(kw, id_tag=id_tag))
+        return res16.StartTransaction(transaction_id=next(self.csms._tx_ids),
+                                      id_tag_info=self.csms._id_tag_info(id_tag))
+
+    @on("StopTransaction")
+    def stop_tx(self, **kw):
+        self._rec("StopTransaction", kw)
+        return res16.StopTransaction()
+
+    @on("MeterValues")
+    def meter_values(self, **kw):
+        self._rec("MeterValues", kw)
+        return res16.MeterValues()
+
+    @on("DataTransfer")
+    def data_transfer(self, **kw):
+        self._rec("DataTransfer", kw)
+        return res16.DataTransfer(status="UnknownVendorId")
+
+
+class _Csms201(_Mixin, ocpp.v201.ChargePoint):
+    @on("BootNotification")
+    def boot(self, **kw):
+        self._rec("BootNotification", kw)
+        return res201.BootNotification(current_time=iso(time.time()), interval=self.csms.heartbeat_interval,
+                                       status=self.csms._next_boot_status())
+
+    @on("Heartbeat")
+    def heartbeat(self, **kw):
+        self._rec("Heartbeat", kw)
+        return res201.Heartbeat(current_time=iso(time.time()))
+
+    @on("StatusNotification")
+    def status(self, **kw):
+        self._rec("StatusNotification", kw)
+        return res201.StatusNotification()
+
+    @on("Authorize")
+    def authorize(self, id_token, **kw):
+        self._rec("Authorize", dict(kw, id_token=id_token))
+        return res201.Authorize(id_token_info={"status": self.csms._status_of(id_token["id_token"])})
+
+    @on("TransactionEvent")
+    def transaction_event(self, **kw):
+        self._rec("TransactionEvent", kw)
+        tok = kw.get("id_token")
+        if tok is None:
+            return res201.TransactionEvent()
+        return res201.TransactionEvent(id_token_info={"status": self.csms._status_of(tok["id_token"])})
+
+    @on("MeterValues")
+    def meter_values(self, **kw):
+        self._rec("MeterValues", kw)
+        return res201.MeterValues()
+
+    @on("NotifyEvent")
+    def notify_event(self, **kw):
+        self._rec("NotifyEvent", kw)
+        return res201.NotifyEvent()
+
+
+class Csms:
+    """See the module docstring."""
+
+    def __init__(self, version: str = "1.6", *, host: str = "127.0.0.1", port: int = 0,
+                 boot_status: Union[str, List[str]] = "Accepted", heartbeat_interval: int = 300,
+                 id_tag_status: Optional[Dict[str, str]] = None, basic_auth: Optional[Dict[str, str]] = None,
+                 ssl_context=None, response_timeout: float = 10.0) -> None:
+        if version not in ("1.6", "2.0.1"):
+            raise ValueError(f"version must be 1.6 or 2.0.1, got {version!r}")
+        self.version = version
+        self.host = host
+        self.port = port
+        self.boot_status = boot_status
+        self.heartbeat_interval = heartbeat_interval
+        self.id_tag_status = dict(id_tag_status or {})
+        self.basic_auth = basic_auth
+        self.ssl_context = ssl_context
+        self.response_timeout = response_timeout
+        self.messages: List[Message] = []
+        self.connections: Dict[str, Any] = {}
+        self.auth_headers: List[Optional[str]] = []
+        self._tx_ids = itertools.count(1)
+        self._boots = 0
+        self._server = None
+        self._changed = asyncio.Event()
+
+    # -- server ------------------------------------------------------------------------------------
+    @property
+    def subprotocol(self) -> str:
+        """``ocpp1.6`` or ``ocpp2.0.1``."""
+        return "ocpp1.6" if self.version == "1.6" else "ocpp2.0.1"
+
+    def url(self, cp_id: str = "") -> str:
+        """``ws://host:port/<cp_id>`` (``wss`` with an SSL context)."""
+        scheme = "wss" if self.ssl_context is not None else "ws"
+        host = "localhost" if self.ssl_context is not None else self.host
+        return f"{scheme}://{host}:{self.port}/{cp_id}"
+
+    async def start(self) -> "Csms":
+        """Listen (a free port if ``port`` is 0); returns self."""
+        self._server = await serve(self._handler, self.host, self.port, subprotocols=[self.subprotocol],
+                                   process_request=self._check_auth, ssl=self.ssl_context)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        """Close every connection and stop listening."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        self.connections.clear()
+
+    async def __aenter__(self) -> "Csms":
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    def _check_auth(self, connection, request):
+        header = request.headers.get("Authorization")
+        self.auth_headers.append(header)
+        if self.basic_auth is None:
+            return None
+        ident = request.path.rstrip("/").rsplit("/", 1)[-1]
+        want = self.basic_auth.get(ident)
+        expected = None if want is None else "Basic " + base64.b64encode(f"{ident}:{want}".encode()).decode()
+        if header is None or header != expected:
+            return connection.respond(401, "Unauthorized\n")
+        return None
+
+    async def _handler(self, ws) -> None:
+        cp_id = ws.request.path.strip("/").rsplit("/", 1)[-1]
+        cls = _Csms16 if self.version == "1.6" else _Csms201
+        cp = cls(cp_id, ws, response_timeout=self.response_timeout)
+        cp.csms = self
+        self.connections[cp_id] = cp
+        try:
+            await cp.start()
+        except Exception:  # noqa: BLE001 - the connection closed
+            pass
+        finally:
+            if self.connections.get(cp_id) is cp:
+                del self.connections[cp_id]
+
+    async def drop(self, cp_id: str) -> None:
+        """Close one charge point's connection (it will reconnect)."""
+        cp = self.connections.get(cp_id)
+        if cp is not None:
+            await cp._connection.close()
+
+    # -- answers -----------------------------------------------------------------------------------
+    def _next_boot_status(self) -> str:
+        b = self.boot_status
+        self._boots += 1
+        if isinstance(b, str):
+            return b
+        return b[min(self._boots - 1, len(b) - 1)]
+
+    def _status_of(self, id_tag: str) -> str:
+        return self.id_tag_status.get(id_tag, "Accepted")
+
+    def _id_tag_info(self, id_tag: str) -> Dict[str, Any]:
+        return {"status": self._status_of(id_tag)}
+
+    def _record(self, cp_id: str, action: str, payload: Dict[str, Any]) -> None:
+        self.messages.append(Message(cp_id, action, payload, time.monotonic()))
+        self._changed.set()
+
+    # -- inspection --------------------------------------------------------------------------------
+    def of(self, action: Optional[str] = None, cp_id: Optional[str] = None) -> List[Message]:
+        """The recorded messages of one action (all if None), optionally of one charge point."""
+        return [m for m in self.messages if (action is None or m.action == action)
+                and (cp_id is None or m.cp_id == cp_id)]
+
+    def actions(self, cp_id: Optional[str] = None, skip=("Heartbeat",)) -> List[str]:
+        """The actions received, in order (Heartbeats left out by default)."""
+        return [m.action for m in self.messages if (cp_id is None or m.cp_id == cp_id) and m.action not in skip]
+
+    def statuses(self, connector_id: int = 1, cp_id: Optional[str] = None) -> List[str]:
+        """The statuses reported for one connector, in order (1.6 ``status``, 2.0.1 ``connector_status``)."""
+        out = []
+        for m in self.of("StatusNotification", cp_id):
+            p = m.payload
+            cid = p.get("connector_id") if self.version == "1.6" else (p.get("evse_id") if p.get("evse_id") else 0)
+            if cid == connector_id:
+                out.append(p.get("status") or p.get("connector_status"))
+        return out
+
+    async def wait_for(self, what: Union[str, Callable[[], bool]], count: int = 1, timeout: float = 10.0,
+                       cp_id: Optional[str] = None) -> List[Message]:
+        """Wait until ``count`` messages of action ``what`` arrived (or the predicate holds)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if callable(what):
+                if what():
+                    return []
+            else:
+                got = self.of(what, cp_id)
+                if len(got) >= count:
+                    return got
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                raise asyncio.TimeoutError(f"waited {timeout} s for {what!r} x{count}; got {self.actions()}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), min(left, 0.05))
+            except asyncio.TimeoutError:
+                pass
+
+    async def wait_connected(self, cp_id: str, timeout: float = 10.0) -> None:
+        """Wait until ``cp_id`` has a connection."""
+        await self.wait_for(lambda: cp_id in self.connections, timeout=timeout)
+
+    async def call(self, cp_id: str, action: str, **payload) -> Any:
+        """Send a request to a connected charge point; returns the result (raises on CALLERROR)."""
+        module = call16 if self.version == "1.6" else call201
+        cp = self.connections[cp_id]
+        return await cp.call(getattr(module, action)(**payload), suppress=False)
+
+    async def send_raw(self, cp_id: str, text: str) -> None:
+        """Send a raw frame to a charge point (for malformed-message tests)."""
+        await self.connections[cp_id]._connection.send(text)
