@@ -157,6 +157,7 @@ class ConnectorBase:
         by_auth = self.pending_auth is not None
         self.auth, self.pending_auth = self.pending_auth, None
         self.plugged = not by_auth
+        self.update_status()  # the status change (Preparing / Occupied) goes first
         self.on_session_started(by_auth)
         self._arm_timeout()
 
@@ -179,6 +180,7 @@ class ConnectorBase:
         self.charging = None
         self.session_uuid = ""
         self.apply_availability()
+        self.proto.after_session()
 
     # -- authorization -----------------------------------------------------------------------------
     def can_authorize(self) -> bool:

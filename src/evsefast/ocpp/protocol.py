@@ -292,6 +292,9 @@ class ProtocolBase:
     def clock_aligned_sample(self) -> None:
         """A clock-aligned meter sample is due (ClockAlignedDataInterval)."""
 
+    def after_session(self) -> None:
+        """A connector's session ended."""
+
     def resolve(self, item: OutItem) -> Dict[str, Any]:
         """The payload to send for a queued message."""
         return item.payload

@@ -157,6 +157,7 @@ class Connector16(ConnectorBase):
         if self.tx is not None and not self.session_active:
             tx = self.tx
             self.tx_end("PowerLoss", float(tx.get("last_Wh", tx["meter_start"])), self.proto.now_s())
+        self.update_status()
 
     # -- meter values ------------------------------------------------------------------------------
     def _add_stop_data(self, context: str, t_s: float, energy_override: Optional[float] = None) -> None:
