@@ -214,9 +214,17 @@ def virtual_board(argv: Optional[List[str]] = None) -> int:
     return vmain(argv)
 
 
+def chargepoint(argv: Optional[List[str]] = None) -> int:
+    """``evsefast chargepoint``: OCPP charge points against a CSMS (``evsefast.ocpp.cli``)."""
+    from .ocpp.cli import chargepoint as run
+
+    return run(argv)
+
+
 COMMANDS = {
     "simulate": (simulate, "a simulated charger and car, end to end"),
     "virtual-board": (virtual_board, "a virtual Yeti MCU on a pseudo-terminal"),
+    "chargepoint": (chargepoint, "OCPP 1.6J / 2.0.1 charge points against a CSMS"),
 }
 
 

@@ -17,8 +17,8 @@ def percentile(values: List[float], q: float) -> Optional[float]:
 
 
 class Stats:
-    """Counts of CALLs sent and received per action, CALLERRORs, timeouts, connects, and the
-    round-trip time of every CALL this charge point sent (seconds)."""
+    """Counts of CALLs sent and received per action, CALLERRORs, timeouts, connects, transactions
+    started, and the round-trip time of every CALL this charge point sent (seconds)."""
 
     def __init__(self) -> None:
         self.sent: Counter = Counter()
@@ -27,6 +27,7 @@ class Stats:
         self.latencies_s: List[float] = []
         self.connects = 0
         self.connect_failures = 0
+        self.transactions = 0
 
     def merge(self, others: Iterable["Stats"]) -> "Stats":
         """Add the counts of ``others`` to this one; returns self."""
@@ -37,6 +38,7 @@ class Stats:
             self.latencies_s.extend(o.latencies_s)
             self.connects += o.connects
             self.connect_failures += o.connect_failures
+            self.transactions += o.transactions
         return self
 
     @property
@@ -54,6 +56,7 @@ class Stats:
             "messages": self.messages,
             "connects": self.connects,
             "connect_failures": self.connect_failures,
+            "transactions": self.transactions,
             "latency_ms": {"p50": _ms(percentile(lat, 50)), "p99": _ms(percentile(lat, 99)),
                            "max": _ms(max(lat) if lat else None), "n": len(lat)},
         }

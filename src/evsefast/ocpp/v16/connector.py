@@ -112,6 +112,7 @@ class Connector16(ConnectorBase):
         if auth.reservation_id is not None:
             body["reservation_id"] = auth.reservation_id
         proto.push("StartTransaction", {"ref": local_id, "body": body}, persistent=True)
+        proto.stats.transactions += 1
         self.start_sampler()
         proto.smart.apply()
 

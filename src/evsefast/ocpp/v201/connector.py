@@ -136,6 +136,7 @@ class Connector201(ConnectorBase):
     def on_session_started(self, by_auth: bool) -> None:
         self._timeout_end = False
         self.tx = {"id": self.session_uuid[:36], "seq": 0, "start_s": self.proto.now_s(), "last_Wh": self.energy_Wh()}
+        self.proto.stats.transactions += 1
         begin = self._meter("started_measurands", "Transaction.Begin")
         if by_auth:
             self.send_event("Started", self._auth_trigger(), charging_state="Idle", meter=begin, id_token=True)

@@ -1,0 +1,148 @@
+"""A simulated charging station for ``evsefast chargepoint``: connectors, cars, an RFID driver, a clock.
+
+Each connector is a :class:`~evsefast.sim.board.SimBoard` (CP waveform physics through the pilot
+kernel, relays, meter) with a :class:`~evsefast.sim.car.SimCar` and an ``EvseManager``.  The car's
+schedule comes from a seed: a pause, plug in, charge for a while (16 or 32 A, 1 or 3 phases), unplug,
+again and again.  A driver presents the RFID card ``auth_delay_s`` after each plug-in (unless the
+station waits for remote starts).  Simulated time runs ``speed`` times faster than real time; the
+charge point's timers (heartbeat, sampling) follow it.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+from ..clock import ManualClock
+
+__all__ = ["SimClock", "Station", "StationOptions", "car_schedule"]
+
+
+class SimClock(ManualClock):
+    """A manual clock moved by the station's driver, ``factor`` times faster than real time."""
+
+    def __init__(self, factor: float = 1.0, wall_start_s: Optional[float] = None) -> None:
+        super().__init__(0.0, time.time() if wall_start_s is None else wall_start_s)
+        self.factor = float(factor)
+
+
+@dataclass
+class StationOptions:
+    """What to simulate (see ``evsefast chargepoint --help``)."""
+
+    connectors: int = 1
+    seed: int = 0
+    speed: float = 1.0
+    id_tag: Optional[str] = "EVSEFAST0001"  # None: no RFID, wait for remote starts
+    auth_delay_s: float = 2.0
+    first_plugin_s: float = 5.0
+    gap_s: tuple = (30.0, 300.0)
+    charge_s: tuple = (120.0, 1200.0)
+    sample_rate_Hz: Optional[int] = None
+    state_dir: Optional[str] = None
+
+
+def car_schedule(rng: random.Random, opt: StationOptions, horizon_s: float = 7 * 86400.0) -> str:
+    """An EVerest car script: sessions with random gaps, durations, currents and phases."""
+    parts = [f"sleep {opt.first_plugin_s:g}"]
+    t = opt.first_plugin_s
+    while t < horizon_s and len(parts) < 4000:
+        amps = rng.choice((16, 32))
+        phases = rng.choice((1, 3, 3))
+        charge = round(rng.uniform(*opt.charge_s))
+        gap = round(rng.uniform(*opt.gap_s))
+        parts.append(f"iec_wait_pwr_ready;sleep 1;draw_power_regulated {amps},{phases};sleep {charge};unplug;"
+                     f"sleep {gap}")
+        t += charge + gap + 10
+    return ";".join(parts)
+
+
+class Station:
+    """The managers, boards and cars of one simulated station on one :class:`SimClock`."""
+
+    def __init__(self, opt: StationOptions, index: int = 0) -> None:
+        from .. import _impl
+        from ..manager import EvseManager
+        from ..sim.board import SimBoard
+        from ..sim.car import SimCar
+        from ..sim.hardware import SimHardware
+
+        self.opt = opt
+        self.clock = SimClock(opt.speed)
+        self.boards: List = []
+        self.managers: List = []
+        self.cp = None
+        rate = opt.sample_rate_Hz or (100_000 if _impl.ACTIVE.compiled else 10_000)
+        for k in range(opt.connectors):
+            rng = random.Random(f"{opt.seed}:{index}:{k}")
+            car = SimCar(car_schedule(rng, opt), name=f"car{k + 1}")
+            hw = SimHardware(car, seed=rng.randrange(2 ** 31), sample_rate_Hz=rate)
+            board = SimBoard(hw, clock=self.clock)
+            store = None
+            if opt.state_dir is not None:
+                store = f"{opt.state_dir}/manager-{k + 1}.sqlite"
+            mgr = EvseManager({"connector_id": k + 1}, board=board, powermeters=(board,), clock=self.clock,
+                              store=store)
+            board.on_event = lambda _t, _ev, m=mgr: m.tick()
+            self.boards.append(board)
+            self.managers.append(mgr)
+        self._auth_at: List[Optional[float]] = [None] * opt.connectors
+        for k, mgr in enumerate(self.managers):
+            mgr.subscribe("session_event", self._on_event(k))
+
+    def _on_event(self, k: int):
+        def cb(ev) -> None:
+            if ev.event.value == "AuthRequired" and self.opt.id_tag:
+                self._auth_at[k] = self.clock.monotonic_ms() + self.opt.auth_delay_s * 1000.0
+        return cb
+
+    def start(self) -> None:
+        """Start the managers (after the charge point subscribed to them)."""
+        for mgr in self.managers:
+            mgr.start()
+
+    def step_to(self, target_ms: float) -> None:
+        """Advance the hardware and managers to simulated time ``target_ms``, ticking at every deadline."""
+        clock = self.clock
+        while clock.monotonic_ms() < target_ms:
+            nxt = target_ms
+            for mgr in self.managers:
+                d = mgr.next_deadline_ms()
+                if d is not None and clock.monotonic_ms() < d < nxt:
+                    nxt = d
+            nxt = min(nxt, clock.monotonic_ms() + 1000.0)
+            for board in self.boards:
+                board.advance_to(nxt)
+            if nxt > clock.monotonic_ms():
+                clock.set_ms(nxt)
+            for mgr in self.managers:
+                mgr.tick()
+
+    def due_tokens(self) -> List[int]:
+        """Connectors (1-based) whose driver presents the card now."""
+        now = self.clock.monotonic_ms()
+        out = []
+        for k, at in enumerate(self._auth_at):
+            if at is not None and now >= at:
+                self._auth_at[k] = None
+                out.append(k + 1)
+        return out
+
+    async def drive(self, step_s: float = 0.1) -> None:
+        """Run in (scaled) real time until cancelled; presents RFID cards through ``self.cp``."""
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        while True:
+            target = (loop.time() - t0) * self.opt.speed * 1000.0
+            self.step_to(target)
+            for cid in self.due_tokens():
+                if self.cp is not None:
+                    loop.create_task(self.cp.present_token(cid, self.opt.id_tag))
+            await asyncio.sleep(step_s)
+
+    def close(self) -> None:
+        """Close the managers (and their stores)."""
+        for mgr in self.managers:
+            mgr.close()
