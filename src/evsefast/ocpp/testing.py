@@ -35,7 +35,7 @@ from websockets.asyncio.server import serve
 
 from .timefmt import iso
 
-__all__ = ["Csms", "Message"]
+__all__ = ["Csms", "Message", "Rig"]
 
 
 class Message(NamedTuple):
@@ -302,3 +302,95 @@ class Csms:
     async def send_raw(self, cp_id: str, text: str) -> None:
         """Send a raw frame to a charge point (for malformed-message tests)."""
         await self.connections[cp_id]._connection.send(text)
+
+
+class Rig:
+    """A :class:`Csms`, ``connectors`` manager harnesses and a :class:`ChargePoint`, in one event loop::
+
+        async with Rig("1.6", settings={"meter_sample_interval_s": 1}) as rig:
+            rig.h().plug_in()
+            await rig.cp.present_token(1, "TAG")
+            await rig.settle()
+
+    The managers run on a :class:`~evsefast.ocpp.station.SimClock` whose ``factor`` (default 20) speeds
+    up the charge point's timers (1 s of sampling interval = 50 ms); the managers' own time only
+    moves when a test advances it.  ``settle()`` waits until everything queued was delivered.
+    """
+
+    def __init__(self, version: str = "1.6", *, connectors: int = 1, settings: Optional[Dict[str, Any]] = None,
+                 store: Any = None, manager_stores: Optional[List[Any]] = None, factor: float = 20.0,
+                 csms: Optional[Csms] = None, start_csms: bool = True, cp_id: str = "CP1",
+                 energy_Wh: float = 1000.0, **cp_kwargs) -> None:
+        from ..testing import ManagerHarness
+        from .station import SimClock
+
+        self.version = version
+        self.csms = csms if csms is not None else Csms(version)
+        self.start_csms = start_csms
+        self.cp_id = cp_id
+        self.clock = SimClock(factor, wall_start_s=1_767_225_600.0)
+        stores = manager_stores or [None] * connectors
+        self.harnesses = [ManagerHarness({"connector_id": i + 1}, start=False, limit_A=None, clock=self.clock,
+                                         store=stores[i], energy_Wh=energy_Wh) for i in range(connectors)]
+        self._settings = settings
+        self._store = store
+        self._cp_kwargs = cp_kwargs
+        self.cp = None
+        self._task: Optional[asyncio.Future] = None
+
+    def h(self, connector_id: int = 1):
+        """The manager harness of a connector."""
+        return self.harnesses[connector_id - 1]
+
+    async def __aenter__(self) -> "Rig":
+        from .chargepoint import ChargePoint
+
+        if self.start_csms:
+            await self.csms.start()
+        elif not self.csms.port:
+            self.csms.port = _free_port()
+        kwargs = dict(version=self.version, settings=self._settings, store=self._store, clock=self.clock,
+                      reconnect_min_s=0.05, reconnect_max_s=0.2, boot_retry_s=0.1)
+        kwargs.update(self._cp_kwargs)
+        self.cp = ChargePoint([h.mgr for h in self.harnesses], self.csms.url(self.cp_id), **kwargs)
+        for h in self.harnesses:
+            h.mgr.start()
+            h.sample()
+        self._task = asyncio.ensure_future(self.cp.run())
+        if self.start_csms:
+            await self.registered()
+        return self
+
+    async def registered(self, timeout: float = 10.0) -> None:
+        """Wait until the charge point is registered and its start-up statuses were delivered."""
+        await self.csms.wait_for(lambda: self.cp.registration == "Accepted", timeout=timeout)
+        await self.settle()
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the outbox is empty and no request is being handled."""
+        proto = self.cp.proto
+        deadline = asyncio.get_running_loop().time() + timeout
+        quiet = 0
+        while quiet < 3:
+            wire = proto.wire
+            busy = bool(proto.outbox.items) or (wire is not None and not wire.idle.is_set())
+            quiet = 0 if busy else quiet + 1
+            if asyncio.get_running_loop().time() > deadline:
+                raise asyncio.TimeoutError(f"not settled: {len(proto.outbox.items)} queued")
+            await asyncio.sleep(0.01)
+
+    async def __aexit__(self, *exc) -> None:
+        if self.cp is not None:
+            await self.cp.stop()
+            self.cp.close()
+        for h in self.harnesses:
+            h.mgr.close()
+        await self.csms.stop()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
