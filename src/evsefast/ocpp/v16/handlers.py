@@ -125,7 +125,7 @@ class Handlers16:
         if connector_id == 0:
             self.cp_operative = operative
             self.store.put("avail.0", operative)
-            results = [c.apply_availability() for c in self.connectors]
+            results = [c.change_availability(operative) for c in self.connectors]  # all of them
             self.push("StatusNotification", self.cp_status_payload())
             return r.ChangeAvailability(status="Scheduled" if "Scheduled" in results else "Accepted")
         c = self.connector(connector_id)

@@ -125,7 +125,7 @@ class Handlers201:
         if evse is None or evse.get("id", 0) == 0:
             self.cp_operative = operative
             self.store.put("avail.0", operative)
-            results = [c.apply_availability() for c in self.connectors]
+            results = [c.change_availability(operative) for c in self.connectors]  # all of them
             return r.ChangeAvailability(status="Scheduled" if "Scheduled" in results else "Accepted")
         c = self.connector(evse["id"])
         if c is None or evse.get("connector_id") not in (None, 1):
