@@ -95,6 +95,7 @@ class Link:
         self.ping_interval_s = ping_interval_s
         self.ws = None
         self.last_error: Optional[str] = None
+        self.last_exception: Optional[BaseException] = None
         self._stop = False
 
     async def _open(self):
@@ -114,6 +115,7 @@ class Link:
                 raise
             except Exception as exc:  # noqa: BLE001 - refused, handshake rejected, TLS, timeout
                 self.stats.connect_failures += 1
+                self.last_exception = exc
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.info("%s: cannot connect to %s: %s", self.identity, self.url, self.last_error)
                 await self._pause(delay)

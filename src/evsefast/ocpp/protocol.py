@@ -51,6 +51,11 @@ class ProtocolBase:
         self.boot_retry_s = float(boot_retry_s)
         self.loop: Optional[asyncio.AbstractEventLoop] = None
         self.loop_thread: Optional[threading.Thread] = None
+        try:  # built inside the event loop: timers work before run() starts
+            self.loop = asyncio.get_running_loop()
+            self.loop_thread = threading.current_thread()
+        except RuntimeError:
+            pass
         self.link = None
         self.wire = None
         self.registration: Optional[str] = None

@@ -14,7 +14,8 @@
 snake_case keys the ``ocpp`` package hands to handlers.  Answers can be steered: ``boot_status``
 (a status, or a list used one per BootNotification), ``heartbeat_interval``, ``id_tag_status``
 (id tag -> status for Authorize/StartTransaction), ``basic_auth`` (identity -> password; others get
-HTTP 401), ``ssl_context`` for wss.
+HTTP 401), ``ssl_context`` for wss, ``fail`` (action -> how many of the next requests get a
+CALLERROR InternalError; they are recorded all the same).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Union
 
 import ocpp.v16
 import ocpp.v201
+from ocpp.exceptions import InternalError
 from ocpp.routing import on
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as res16
@@ -52,6 +54,10 @@ class _Mixin:
 
     def _rec(self, action: str, payload: Dict[str, Any]) -> None:
         self.csms._record(self.id, action, payload)
+        left = self.csms.fail.get(action, 0)
+        if left:
+            self.csms.fail[action] = left - 1
+            raise InternalError(description="injected by the test CSMS")
 
 
 class _Csms16(_Mixin, ocpp.v16.ChargePoint):
@@ -158,6 +164,7 @@ class Csms:
         self.ssl_context = ssl_context
         self.response_timeout = response_timeout
         self.messages: List[Message] = []
+        self.fail: Dict[str, int] = {}
         self.connections: Dict[str, Any] = {}
         self.auth_headers: List[Optional[str]] = []
         self._tx_ids = itertools.count(1)
@@ -298,6 +305,13 @@ class Csms:
         module = call16 if self.version == "1.6" else call201
         cp = self.connections[cp_id]
         return await cp.call(getattr(module, action)(**payload), suppress=False)
+
+    async def call_unknown(self, cp_id: str, action: str, **payload) -> Any:
+        """Send a request the ``ocpp`` package has no message class for (no validation on our side)."""
+        import dataclasses
+
+        cls = dataclasses.make_dataclass(action, [(k, Any) for k in payload])
+        return await self.connections[cp_id].call(cls(**payload), suppress=False, skip_schema_validation=True)
 
     async def send_raw(self, cp_id: str, text: str) -> None:
         """Send a raw frame to a charge point (for malformed-message tests)."""
