@@ -93,6 +93,8 @@ async def run_fleet(opt: FleetOptions, on_started=None, stop: Optional[asyncio.E
     cps: List[ChargePoint] = []
     for i, (base, ident) in enumerate(identities(opt.csms_url, opt.count)):
         sopt = StationOptions(**{**opt.station.__dict__})
+        if opt.count > 1 and sopt.sample_rate_Hz is None:
+            sopt.sample_rate_Hz = 10_000  # 10 samples per PWM period still resolve every period
         if sopt.id_tag:
             sopt.id_tag = sopt.id_tag if opt.count == 1 else f"{sopt.id_tag[:15]}{i + 1:04d}"[:20]
         state = None
@@ -124,8 +126,7 @@ async def run_fleet(opt: FleetOptions, on_started=None, stop: Optional[asyncio.E
             pass
     finally:
         wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-        for cp in cps:
-            await cp.stop()
+        await asyncio.gather(*(cp.stop() for cp in cps))
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

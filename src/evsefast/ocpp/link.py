@@ -103,7 +103,7 @@ class Link:
         return await connect(self.url, subprotocols=[self.subprotocol],
                              additional_headers=self.security.headers(self.identity),
                              ssl=self.security.ssl_context(self.url), open_timeout=self.open_timeout_s,
-                             ping_interval=ping, ping_timeout=ping, max_size=2 ** 22)
+                             ping_interval=ping, ping_timeout=ping, max_size=2 ** 22, close_timeout=2)
 
     async def run(self) -> None:
         """Connect and reconnect until :meth:`stop`."""

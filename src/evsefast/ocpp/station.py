@@ -13,7 +13,7 @@ import asyncio
 import random
 import time
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from ..clock import ManualClock
 
@@ -78,7 +78,8 @@ class Station:
         for k in range(opt.connectors):
             rng = random.Random(f"{opt.seed}:{index}:{k}")
             car = SimCar(car_schedule(rng, opt), name=f"car{k + 1}")
-            hw = SimHardware(car, seed=rng.randrange(2 ** 31), sample_rate_Hz=rate)
+            # a billing meter's register never restarts (OCPP: monotonic, not re-based per session)
+            hw = SimHardware(car, seed=rng.randrange(2 ** 31), sample_rate_Hz=rate, reset_meter_on_plugin=False)
             board = SimBoard(hw, clock=self.clock)
             store = None
             if opt.state_dir is not None:
@@ -89,6 +90,7 @@ class Station:
             self.boards.append(board)
             self.managers.append(mgr)
         self._auth_at: List[Optional[float]] = [None] * opt.connectors
+        self.on_token: Optional[Callable[[int], None]] = None  # called with the connector when the card is shown
         for k, mgr in enumerate(self.managers):
             mgr.subscribe("session_event", self._on_event(k))
 
@@ -104,12 +106,12 @@ class Station:
             mgr.start()
 
     def step_to(self, target_ms: float) -> None:
-        """Advance the hardware and managers to simulated time ``target_ms``, ticking at every deadline."""
+        """Advance the hardware and managers towards simulated time ``target_ms``, ticking at every
+        deadline; returns early when a driver presents a card (the caller yields, then calls again)."""
         clock = self.clock
         while clock.monotonic_ms() < target_ms:
             nxt = target_ms
-            for mgr in self.managers:
-                d = mgr.next_deadline_ms()
+            for d in [m.next_deadline_ms() for m in self.managers] + self._auth_at:
                 if d is not None and clock.monotonic_ms() < d < nxt:
                     nxt = d
             nxt = min(nxt, clock.monotonic_ms() + 1000.0)
@@ -119,6 +121,12 @@ class Station:
                 clock.set_ms(nxt)
             for mgr in self.managers:
                 mgr.tick()
+            due = self.due_tokens()
+            for cid in due:
+                if self.on_token is not None:
+                    self.on_token(cid)
+            if due:
+                return  # let the authorization happen (a CSMS round trip) before time moves on
 
     def due_tokens(self) -> List[int]:
         """Connectors (1-based) whose driver presents the card now."""
@@ -133,13 +141,13 @@ class Station:
     async def drive(self, step_s: float = 0.1) -> None:
         """Run in (scaled) real time until cancelled; presents RFID cards through ``self.cp``."""
         loop = asyncio.get_running_loop()
+        if self.on_token is None:
+            self.on_token = lambda cid: self.cp is not None and loop.create_task(
+                self.cp.present_token(cid, self.opt.id_tag))
         t0 = loop.time()
         while True:
             target = (loop.time() - t0) * self.opt.speed * 1000.0
             self.step_to(target)
-            for cid in self.due_tokens():
-                if self.cp is not None:
-                    loop.create_task(self.cp.present_token(cid, self.opt.id_tag))
             await asyncio.sleep(step_s)
 
     def close(self) -> None:

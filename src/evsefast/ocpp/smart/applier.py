@@ -157,7 +157,7 @@ class SmartCharging:
             self._wake.clear()
             nxt = self.apply()
             self._wake.clear()
-            wait = self.refresh_s
+            wait = self.refresh_s / self.time_factor  # valid_for counts on the managers' (simulated) clock
             if nxt is not None:
                 wait = min(wait, max(0.0, (nxt - self.now_s()) / self.time_factor) + 0.001)
             try:
