@@ -88,7 +88,12 @@ def test_connection_lost_mid_transaction_and_restored():
             await rig.cp.present_token(1, "TAG1")
             h.cp("C")
             await rig.csms.wait_for("MeterValues")
+            # cut while nothing is in flight: a message the CSMS got but could not confirm would be sent
+            # again (at-least-once: OCPP messages carry no id a CSMS could deduplicate by)
+            rig.cp.settings.set("meter_sample_interval_s", 0, persist=False)
+            await rig.settle()
             await rig.csms.stop()  # the CSMS goes away with the connection
+            rig.cp.settings.set("meter_sample_interval_s", 1, persist=False)
             for e in range(1100, 1400, 50):
                 h.sample(e)
                 await asyncio.sleep(0.06)
@@ -97,7 +102,7 @@ def test_connection_lost_mid_transaction_and_restored():
             h.cp("C")
             h.cp("A")
             offline = list(rig.cp.store.queued())
-            assert offline and offline[-1].action == "StopTransaction"
+            assert [m.action for m in offline][0] == "MeterValues" and offline[-1].action == "StopTransaction"
             await rig.csms.start()
             await rig.csms.wait_for("StopTransaction", timeout=10)
             await rig.settle()

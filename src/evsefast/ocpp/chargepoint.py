@@ -20,6 +20,7 @@ what the CSMS changes persists in ``store`` (a file path; None keeps everything 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Dict, Optional, Sequence
 
 from .link import Link, Security, build_url
@@ -28,6 +29,8 @@ from .stats import Stats
 from .store import OcppStore
 
 __all__ = ["ChargePoint", "VERSIONS"]
+
+log = logging.getLogger("evsefast.ocpp")
 
 VERSIONS = ("1.6", "2.0.1")
 
@@ -118,16 +121,17 @@ class ChargePoint:
         finally:
             await self.proto.stop_background()
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 5.0) -> None:
         """Close the connection and end :meth:`run` (queued transaction messages stay in the store)."""
         self._stopping = True
         self.link.stop()
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            # asyncio.wait, not "await task": a cancellation of the caller must not be swallowed
+            done, _ = await asyncio.wait({task}, timeout=timeout_s)
+            if not done:
+                log.warning("%s: the connection task did not end within %g s", self.identity, timeout_s)
 
     def close(self) -> None:
         """Close the store (after :meth:`stop`)."""

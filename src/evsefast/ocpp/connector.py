@@ -316,7 +316,7 @@ class ConnectorBase:
     async def _sample_loop(self) -> None:
         while True:
             interval = self.settings.meter_sample_interval_s
-            await asyncio.sleep((interval if interval > 0 else 60) / self.proto.time_factor)
+            await asyncio.sleep((interval if interval > 0 else 1) / self.proto.time_factor)
             if interval > 0:
                 try:
                     self.on_sample()

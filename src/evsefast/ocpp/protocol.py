@@ -141,11 +141,8 @@ class ProtocolBase:
             c.stop_sampler()
         for t in self._tasks:
             t.cancel()
-        for t in self._tasks:
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                pass
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5.0)
         self._tasks.clear()
 
     async def session(self, ws) -> None:
@@ -162,11 +159,10 @@ class ProtocolBase:
         finally:
             for t in (reader, main):
                 t.cancel()
+            await asyncio.wait({reader, main}, timeout=5.0)
             for t in (reader, main):
-                try:
-                    await t
-                except (asyncio.CancelledError, Exception):  # noqa: BLE001
-                    pass
+                if t.done() and not t.cancelled():
+                    t.exception()  # retrieved: no "exception never retrieved" noise
             self.wire = None
             if self.registration != "Accepted" or not self.booted:
                 self.registration = None
