@@ -44,18 +44,17 @@ class StationOptions:
     state_dir: Optional[str] = None
 
 
-def car_schedule(rng: random.Random, opt: StationOptions, horizon_s: float = 7 * 86400.0) -> str:
-    """An EVerest car script: sessions with random gaps, durations, currents and phases."""
-    parts = [f"sleep {opt.first_plugin_s:g}"]
-    t = opt.first_plugin_s
-    while t < horizon_s and len(parts) < 4000:
+def car_schedule(rng: random.Random, opt: StationOptions, sessions: int = 10, first: bool = True) -> str:
+    """An EVerest car script of ``sessions`` sessions with random gaps, durations, currents and phases
+    (the station appends the next batch when a car has done them all)."""
+    parts = [f"sleep {opt.first_plugin_s:g}"] if first else []
+    for _ in range(sessions):
         amps = rng.choice((16, 32))
         phases = rng.choice((1, 3, 3))
         charge = round(rng.uniform(*opt.charge_s))
         gap = round(rng.uniform(*opt.gap_s))
         parts.append(f"iec_wait_pwr_ready;sleep 1;draw_power_regulated {amps},{phases};sleep {charge};unplug;"
                      f"sleep {gap}")
-        t += charge + gap + 10
     return ";".join(parts)
 
 
@@ -75,9 +74,14 @@ class Station:
         self.managers: List = []
         self.cp = None
         rate = opt.sample_rate_Hz or (100_000 if _impl.ACTIVE.compiled else 10_000)
+        self.index = index
+        self.cars: List = []
+        self._rngs: List[random.Random] = []
         for k in range(opt.connectors):
             rng = random.Random(f"{opt.seed}:{index}:{k}")
             car = SimCar(car_schedule(rng, opt), name=f"car{k + 1}")
+            self.cars.append(car)
+            self._rngs.append(rng)
             # a billing meter's register never restarts (OCPP: monotonic, not re-based per session)
             hw = SimHardware(car, seed=rng.randrange(2 ** 31), sample_rate_Hz=rate, reset_meter_on_plugin=False)
             board = SimBoard(hw, clock=self.clock)
@@ -121,6 +125,9 @@ class Station:
                 clock.set_ms(nxt)
             for mgr in self.managers:
                 mgr.tick()
+            for car, rng in zip(self.cars, self._rngs):
+                if car.finished:  # the next sessions, keeping the car's state
+                    car.modify(car_schedule(rng, self.opt, first=False))
             due = self.due_tokens()
             for cid in due:
                 if self.on_token is not None:
@@ -144,6 +151,8 @@ class Station:
         if self.on_token is None:
             self.on_token = lambda cid: self.cp is not None and loop.create_task(
                 self.cp.present_token(cid, self.opt.id_tag))
+        # stations start their steps spread over one step: 200 of them do not all wake at once
+        await asyncio.sleep(step_s * random.Random(self.index).random())
         t0 = loop.time()
         while True:
             target = (loop.time() - t0) * self.opt.speed * 1000.0

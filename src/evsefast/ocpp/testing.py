@@ -326,7 +326,8 @@ class Rig:
             await rig.cp.present_token(1, "TAG")
             await rig.settle()
 
-    The managers run on a :class:`~evsefast.ocpp.station.SimClock` whose ``factor`` (default 20) speeds
+    ``boards`` replaces the harnesses' default ``CheckingBoard``s.  The managers run on a
+    :class:`~evsefast.ocpp.station.SimClock` whose ``factor`` (default 20) speeds
     up the charge point's timers (1 s of sampling interval = 50 ms); the managers' own time only
     moves when a test advances it.  ``settle()`` waits until everything queued was delivered.
     """
@@ -334,7 +335,7 @@ class Rig:
     def __init__(self, version: str = "1.6", *, connectors: int = 1, settings: Optional[Dict[str, Any]] = None,
                  store: Any = None, manager_stores: Optional[List[Any]] = None, factor: float = 20.0,
                  csms: Optional[Csms] = None, start_csms: bool = True, cp_id: str = "CP1",
-                 energy_Wh: float = 1000.0, **cp_kwargs) -> None:
+                 energy_Wh: float = 1000.0, boards: Optional[List[Any]] = None, **cp_kwargs) -> None:
         from ..testing import ManagerHarness
         from .station import SimClock
 
@@ -344,8 +345,13 @@ class Rig:
         self.cp_id = cp_id
         self.clock = SimClock(factor, wall_start_s=1_767_225_600.0)
         stores = manager_stores or [None] * connectors
+        boards = boards or [None] * connectors
         self.harnesses = [ManagerHarness({"connector_id": i + 1}, start=False, limit_A=None, clock=self.clock,
-                                         store=stores[i], energy_Wh=energy_Wh) for i in range(connectors)]
+                                         store=stores[i], energy_Wh=energy_Wh, board=boards[i])
+                          for i in range(connectors)]
+        for h in self.harnesses:
+            if hasattr(h.board, "manager"):
+                h.board.manager = h.mgr
         self._settings = settings
         self._store = store
         self._cp_kwargs = cp_kwargs
