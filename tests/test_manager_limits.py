@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from evsefast.errors import CommandRejected
-from evsefast.testing import DEFAULT_CAPABILITIES, CheckingBoard, ManagerHarness
+from evsefast.testing import DEFAULT_CAPABILITIES, CheckingBoard, ManagerHarness, enforced_limits
 from evsefast.types import Ampacity, Current, ProximityPilot
 
 POWER_ON = ("allow_power_on", True, "FullPowerCharging")
@@ -86,6 +86,19 @@ def test_limits_var_shape(kernels):
     h = ManagerHarness(kernels=kernels)
     lim = h.mgr.get("limits")
     assert lim.uuid == "evse_manager" and lim.nr_of_phases_available == 3
+
+
+def test_every_limits_publication_before_an_energy_manager_answers_says_0_A(kernels):
+    """Spec §5.2: the initial limits object has max_current 0; an energy manager never sees 6 A first."""
+    h = ManagerHarness(kernels=kernels, start=False, limit_A=None)
+    seen = []
+    h.mgr.subscribe("limits", lambda lim: seen.append(lim.max_current))
+    h.mgr.start()  # the board publishes its capabilities (32 A) at start
+    h.sample()
+    assert seen and seen[0] == 0.0
+    assert set(seen) == {0.0}
+    h.mgr.enforce_limits(enforced_limits(16.0))
+    assert seen[-1] == 16.0
 
 
 @pytest.mark.arm

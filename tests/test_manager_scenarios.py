@@ -60,9 +60,11 @@ def test_a_plug_authorize_charge_unplug(h):
     assert started.session_started.energy_Wh_import == 0.0
     assert isinstance(started.session_started.timestamp, int)
     assert h.mgr.get("selected_protocol") == "Unknown"
-    # the meter saw one transaction, started and stopped with the session uuid
-    assert [r[0] for r in h.meter.requests] == ["start_transaction", "stop_transaction"]
-    assert h.meter.requests[1][1] == started.uuid
+    # the meter saw the start-up clean-up stop "" (spec §2.7(k)), then one transaction, started and stopped
+    # with the session uuid
+    assert [r[0] for r in h.meter.requests] == ["stop_transaction", "start_transaction", "stop_transaction"]
+    assert h.meter.requests[0][1] == ""
+    assert h.meter.requests[2][1] == started.uuid
 
 
 def test_a_variant_c_b_a(h):
@@ -80,7 +82,7 @@ def test_a_unplug_before_authorization(h):
     h.plug_in()
     h.cp("A")
     assert h.event_names() == ["Enabled", "SessionStarted", "AuthRequired", "SessionFinished"]
-    assert h.meter.requests == []
+    assert h.meter.requests == [("stop_transaction", "")]  # only the start-up clean-up: no transaction
 
 
 def test_b_authorize_first(h):
@@ -94,6 +96,19 @@ def test_b_authorize_first(h):
     assert pwm_values(h.board.commands) == [pytest.approx(PWM_16A)]  # PWM on at once
     h.cp("C")
     assert h.event_names() == ["Enabled", "SessionStarted", "AuthRequired", "ChargingStarted"]
+
+
+def test_free_service_starts_the_meter_transaction_with_the_freeservice_token(kernels):
+    """Spec §4: with disable_authentication the manager authorizes itself with {FREESERVICE, Local}."""
+    h = ManagerHarness(kernels=kernels, config={"disable_authentication": True})
+    h.plug_in()
+    starts = [r[1] for r in h.meter.requests if r[0] == "start_transaction"]
+    assert len(starts) == 1
+    req = starts[0]
+    assert req.identification_data == "FREESERVICE"
+    assert req.identification_type.value == "LOCAL"
+    assert req.identification_status.value == "ASSIGNED"
+    assert req.transaction_id == h.mgr.session_events[-1].uuid
 
 
 def test_b_authorize_first_with_reservation(h):
@@ -309,7 +324,7 @@ def test_j_replug(h):
     assert h.since(m) == ["ReplugStarted", "ReplugFinished", "ChargingResumed"]
     assert h.mgr.state == "Charging"  # authorized transaction, EV in C: straight on
     assert len({e.uuid for e in h.mgr.session_events[1:]}) == 1  # no new session
-    assert [r[0] for r in h.meter.requests] == ["start_transaction"]
+    assert h.meter.requests[1:] == [("start_transaction", h.meter.requests[1][1])]  # after the start-up stop ""
 
 
 def test_j_replug_outside_a_session_is_ignored(h):

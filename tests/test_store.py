@@ -65,12 +65,46 @@ def test_power_loss_in_process(kernels, tmp_path):
     cancelled = h2.mgr.session_events[0]
     assert cancelled.uuid == uuid
     assert cancelled.session_cancelled.reason.value == "PowerLoss"
-    assert cancelled.session_cancelled.energy_Wh_import == 30.0
+    # P10: the meter kept counting while we were off: the start-up sample, not the persisted 30.0
+    assert cancelled.session_cancelled.energy_Wh_import == 31.0
     assert h2.meter.requests == [("stop_transaction", uuid), ("stop_transaction", "")]
     # the key is cleared: a third start has nothing to clean up
     h2.mgr._store.close()
     h3 = ManagerHarness(kernels=kernels, store=str(path))
     assert h3.event_names() == ["Enabled"]
+
+
+def test_power_loss_without_a_startup_sample_reports_the_persisted_energy(kernels, tmp_path):
+    path = tmp_path / "session.db"
+    h = ManagerHarness(kernels=kernels, store=str(path))
+    _charge(h, [10.0, 20.0, 30.0])
+    h.mgr._store.close()
+    h2 = ManagerHarness(kernels=kernels, store=str(path), start=False)
+    h2.mgr.start()
+    h2.advance(5_000)  # initial_meter_value_timeout_ms passes without a sample
+    assert h2.event_names() == ["SessionCancelled", "Enabled"]
+    assert h2.mgr.session_events[0].session_cancelled.energy_Wh_import == 30.0
+    h2.sample(35.0)  # a later sample changes nothing that was already published
+    assert h2.mgr.session_events[0].session_cancelled.energy_Wh_import == 30.0
+
+
+@pytest.mark.parametrize("with_store", [False, True])
+def test_startup_sends_the_final_stop_to_every_meter_also_without_a_stored_session(kernels, tmp_path, with_store):
+    """Spec §2.7(k): stop_transaction("") at every start-up, with nothing stored and with no store."""
+    from evsefast.testing import FakePowerMeter
+    from evsefast.manager import EvseManager
+    from evsefast.testing import FakeBoard, ManualClock
+
+    meters = [FakePowerMeter(), FakePowerMeter()]
+    store = str(tmp_path / "s.db") if with_store else None
+    mgr = EvseManager({}, board=FakeBoard(), powermeters=meters, store=store, clock=ManualClock(), kernels=kernels)
+    mgr.start()
+    meters[0].publish(1.0)
+    mgr.tick()
+    assert mgr.get("ready") is True
+    for meter in meters:
+        assert meter.requests == [("stop_transaction", "")]
+    mgr.close()
 
 
 def test_normal_session_leaves_nothing(kernels, tmp_path):
@@ -125,13 +159,88 @@ def test_power_loss_across_sigkill(tmp_path, kernels):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
-    h = ManagerHarness(kernels=kernels, store=str(path))
+    h = ManagerHarness(kernels=kernels, store=str(path), energy_Wh=412.0)  # the meter counted on
     assert h.event_names() == ["SessionCancelled", "Enabled"]
     ev = h.mgr.session_events[0]
     assert ev.uuid == uuid
     assert ev.session_cancelled.reason.value == "PowerLoss"
-    assert ev.session_cancelled.energy_Wh_import == 400.0
+    assert ev.session_cancelled.energy_Wh_import == 412.0
     # a car still plugged in starts a new session when the board reports B again
     h.plug_in()
     assert h.event_names()[-2:] == ["SessionStarted", "AuthRequired"]
     assert h.mgr.session_events[-1].uuid != uuid
+
+
+# --------------------------------------------------------------------------------------------------
+# A store that cannot be used: StoreError naming the path and what is wrong, never a raw sqlite3 error
+# --------------------------------------------------------------------------------------------------
+
+from evsefast.errors import EvseError, StoreError  # noqa: E402
+
+
+def test_missing_directory_is_a_store_error_naming_it(tmp_path):
+    path = tmp_path / "nope" / "session.db"
+    with pytest.raises(StoreError) as info:
+        SessionStore(path)
+    assert isinstance(info.value, EvseError) and info.value.path == str(path)
+    assert str(tmp_path / "nope") in str(info.value) and "does not exist" in str(info.value)
+    assert not (tmp_path / "nope").exists()
+
+
+def test_a_directory_is_a_store_error(tmp_path):
+    with pytest.raises(StoreError, match="is a directory"):
+        SessionStore(tmp_path)
+
+
+def test_the_manager_reports_a_bad_store_path_at_construction(tmp_path):
+    from evsefast.manager import EvseManager
+    from evsefast.testing import FakeBoard
+
+    with pytest.raises(StoreError, match="does not exist"):
+        EvseManager({}, board=FakeBoard(), store=str(tmp_path / "missing" / "s.db"))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_corrupt_database_is_moved_aside_and_the_store_starts_empty(tmp_path, caplog, damage):
+    path = tmp_path / "session.db"
+    s = SessionStore(path)
+    s.begin("u1", 10.0)
+    s.close()
+    data = path.read_bytes()
+    path.write_bytes(b"not a database at all " * 200 if damage == "garbage" else data[: len(data) // 2 + 100])
+    with caplog.at_level("WARNING", logger="evsefast.store"):
+        s2 = SessionStore(path)
+    assert s2.load() is None
+    s2.begin("u2", 1.0)  # it works: fresh
+    s2.close()
+    aside = [p.name for p in tmp_path.iterdir() if ".corrupt-" in p.name and not p.name.endswith(("-wal", "-shm"))]
+    assert len(aside) == 1 and aside[0].startswith("session.db.corrupt-")
+    assert any("moved aside" in r.getMessage() and str(path) in r.getMessage() for r in caplog.records)
+    assert SessionStore(path).load().uuid == "u2"
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A real read-only file system (tmpfs remounted ro); needs root (CI runs as root)."""
+    mnt = tmp_path / "ro"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], capture_output=True).returncode:
+        if os.environ.get("CI"):
+            pytest.fail("cannot mount a tmpfs under CI (the read-only store test needs root)")
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_a_read_only_file_system_is_an_error_at_construction(read_only_dir):
+    path = read_only_dir / "session.db"
+    s = SessionStore(path)
+    s.begin("u1", 5.0)
+    s.close()
+    assert subprocess.run(["mount", "-o", "remount,ro", str(read_only_dir)], capture_output=True).returncode == 0
+    with pytest.raises(StoreError) as info:
+        SessionStore(path)
+    assert str(read_only_dir) in str(info.value) and "not writable" in str(info.value)
+    assert path.exists()  # nothing moved: the file is fine, the file system is read-only

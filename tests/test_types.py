@@ -190,7 +190,8 @@ def test_unknown_fields_rejected_exactly_where_the_schema_forbids_them(tp):
         with pytest.raises(CommandRejected) as info:
             decode(plain, tp, field_prefix="arg")
         assert info.value.field == "arg.extra_field"
-        assert "unknown field `extra_field`" in str(info.value) and "allowed fields:" in str(info.value)
+        # our part of the message (msgspec's own wording may change between versions)
+        assert str(info.value).startswith("arg.extra_field: ") and "allowed fields:" in str(info.value)
         with pytest.raises(CommandRejected):
             decode(json.dumps(plain), tp)
     else:
@@ -273,7 +274,7 @@ def test_missing_required_field_names_it():
     with pytest.raises(CommandRejected) as info:
         decode({"enable_source": "CSMS", "enable_state": "Enable"}, t.EnableDisableSource, field_prefix="cmd_source")
     assert info.value.field == "cmd_source.enable_priority"
-    assert "missing required field `enable_priority`" in str(info.value)
+    assert str(info.value).startswith("cmd_source.enable_priority: ") and "enable_priority" in str(info.value)
 
 
 def test_seed_session_events_accepts_every_payload():

@@ -67,10 +67,13 @@ def test_non_finite_numbers_rejected_everywhere(bad):
 
 
 def test_strict_types():
-    with pytest.raises(CommandRejected, match=r"Expected `int`, got `bool`"):
+    # the field path is ours; the type names are the content (msgspec's wording around them may change)
+    with pytest.raises(CommandRejected, match=r"^connector_id: .*int.*bool") as info:
         decode(True, int, field_prefix="connector_id")
-    with pytest.raises(CommandRejected, match=r"Expected `int`, got `str`"):
+    assert info.value.field == "connector_id"
+    with pytest.raises(CommandRejected, match=r"^\$\.reservation_id: .*int.*str") as info:
         decode({"reservation_id": "5", "id_tag": "x"}, t.ReservationStart)
+    assert info.value.field == "$.reservation_id"
     with pytest.raises(CommandRejected) as info:
         decode({"max_current": 16, "nr_of_phases_available": True}, t.Limits)
     assert info.value.field == "$.nr_of_phases_available"
@@ -122,7 +125,7 @@ def test_a_plain_str_of_the_wrong_type_reports_the_type_not_malformed_json():
     from evsefast.codec import decode
     from evsefast.errors import CommandRejected
 
-    with _pytest.raises(CommandRejected, match=r"reservation_id: Expected `int`, got `str`") as info:
+    with _pytest.raises(CommandRejected, match=r"^reservation_id: .*int.*str") as info:
         decode("x", int, field_prefix="reservation_id")
     assert info.value.field == "reservation_id"
     assert decode("5", int, field_prefix="reservation_id") == 5  # JSON text is still accepted

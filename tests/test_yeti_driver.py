@@ -223,6 +223,87 @@ def test_silence_raises_communication_fault_at_5_s_and_forces_power_off(mcu):
         board.close()
 
 
+def test_link_loss_reports_power_off_and_link_return_republishes_cp_and_relay(mcu):
+    """The MCU reports only changes: what the host forced during an outage must be reported by the host."""
+    clock = ManualClock()
+    board = YetiBoard(mcu.port_path, clock=clock, supervise=False, caps_timeout_s=2.0)
+    listener = RecordingListener()
+    board.attach(listener)
+    board.start()
+    try:
+        mcu.send("cp_state", 2)
+        mcu.send("relais_state", True)
+        assert wait_until(lambda: board.relay_closed is True and board.cp_state == "C")
+        board.allow_power_on(ON)
+        time.sleep(0.02)
+        with listener._lock:
+            listener.calls.clear()
+        mcu.silence()
+        clock.advance_ms(5000.0)
+        assert board.check_link() is False
+        # PowerOff (unconfirmed, the link is down) before the CommunicationFault
+        kinds = [c[0] if c[0] != "on_bsp_event" else c[1].event.value for c in listener.calls]
+        assert kinds == ["PowerOff", "on_error_raised"], kinds
+        assert board.relay_closed is False
+        with listener._lock:
+            listener.calls.clear()
+        mcu.silent = False  # keep-alives return; the MCU re-sends nothing else (CP and relays unchanged)
+        mcu._keep_alive()
+        assert wait_until(lambda: COMM_FAULT in errors(listener, "on_error_cleared"))
+        assert wait_until(lambda: events(listener) == ["C", "PowerOff"]), events(listener)
+    finally:
+        board.close()
+
+
+def test_power_off_while_the_link_is_down_is_reported_without_fail_safe(mcu):
+    clock = ManualClock()
+    board = YetiBoard(mcu.port_path, clock=clock, supervise=False, fail_safe=False, caps_timeout_s=2.0)
+    listener = RecordingListener()
+    board.attach(listener)
+    board.start()
+    try:
+        mcu.send("relais_state", True)
+        assert wait_until(lambda: board.relay_closed is True)
+        mcu.silence()
+        clock.advance_ms(5000.0)
+        assert board.check_link() is False
+        assert "PowerOff" not in events(listener)[-1:]  # the driver itself did not switch off
+        board.allow_power_on(OFF)  # the manager does
+        assert events(listener)[-1] == "PowerOff"
+    finally:
+        board.close()
+
+
+def test_error_flags_use_everest_error_names_and_latch_rcd_and_lock_until_unplug(mcu, board_and_listener):
+    board, listener = board_and_listener
+    mcu.send("cp_state", 1)
+    mcu.send("error_flags", rcd_triggered=True, connector_lock_failed=True, diode_fault=True)
+    assert wait_until(lambda: len(errors(listener)) == 3)
+    assert sorted(errors(listener)) == ["connector_lock/MREC1ConnectorLockFailure", "evse_board_support/DiodeFault",
+                                        "evse_board_support/MREC2GroundFailure"]
+    mcu.send("error_flags")  # every flag falls
+    assert wait_until(lambda: errors(listener, "on_error_cleared") == ["evse_board_support/DiodeFault"])
+    time.sleep(0.05)
+    assert errors(listener, "on_error_cleared") == ["evse_board_support/DiodeFault"]  # RCD and lock stay
+    mcu.send("cp_state", 0)  # unplugged
+    assert wait_until(lambda: len(errors(listener, "on_error_cleared")) == 3)
+    assert sorted(errors(listener, "on_error_cleared")[1:]) == ["connector_lock/MREC1ConnectorLockFailure",
+                                                               "evse_board_support/MREC2GroundFailure"]
+
+
+def test_virtual_mcu_reports_relays_open_after_its_own_reset(mcu, board_and_listener):
+    """A rebooted MCU drives no relay: its first relais_state after the reset says open, even though the
+    hardware model (here one that never moves by itself) has not stepped yet."""
+    board, listener = board_and_listener
+    mcu._on_thread(lambda: mcu._on_hw(("relay", True)))
+    assert wait_until(lambda: board.relay_closed is True)
+    n = len(mcu.received)
+    mcu.spurious_reset()
+    assert wait_until(lambda: board.relay_closed is False), events(listener)
+    assert events(listener)[-1] == "PowerOff"
+    assert len(mcu.received) >= n  # the host answered the reset (keep-alives, state re-sent)
+
+
 def test_timer_thread_sends_keep_alives_and_supervises(mcu):
     board = YetiBoard(mcu.port_path, keepalive_interval_s=0.05, link_timeout_ms=300.0, check_interval_s=0.01)
     listener = RecordingListener()

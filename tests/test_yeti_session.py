@@ -93,7 +93,9 @@ class _Quiet:
 
 
 @pytest.mark.parametrize("fail_safe", [False, True], ids=["manager-only", "driver-fail-safe"])
-def test_silence_for_5_s_gives_communication_fault_and_power_off_within_one_tick(fail_safe):
+def test_silence_for_5_s_gives_communication_fault_power_off_and_charging_resumes_after(fail_safe):
+    """Spec §2.6.3 path (h): the fault clears when keep-alives return and the car is still in C:
+    ChargingPausedEVSE -> PrepareCharging -> Charging without a replug."""
     clock = ManualClock()
     with VirtualYetiMcu(_Quiet()) as mcu:
         board = YetiBoard(mcu.port_path, clock=clock, supervise=False, fail_safe=fail_safe, caps_timeout_s=2.0)
@@ -137,8 +139,18 @@ def test_silence_for_5_s_gives_communication_fault_and_power_off_within_one_tick
             assert mcu.wait_for(lambda m, v: m == "allow_power_on" and v is False, since=t0)
             assert "Error" in raised or mgr.state != "Charging", (raised, mgr.state)
 
-            mcu.resume()  # keep-alives return: the error clears
+            time.sleep(0.05)
+            mgr.tick()
+            assert mgr.state == "ChargingPausedEVSE", mgr.state
+            t1 = time.monotonic()
+            mcu.resume()  # keep-alives return: the error clears (the MCU re-reports nothing that did not change)
             settle(lambda: board.link_ok)
             assert board.link_ok
+            for _ in range(3):
+                time.sleep(0.02)
+                mgr.tick()
+            assert mcu.wait_for(lambda m, v: m == "allow_power_on" and v is True, since=t1), mgr.state
+            assert mgr.state == "Charging", mgr.state
+            assert raised[-2:] == ["Error", "ChargingResumed"] or raised[-1] == "ChargingResumed", raised
         finally:
             mgr.close()

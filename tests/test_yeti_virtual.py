@@ -158,8 +158,13 @@ def test_scheduled_faults_and_the_host_timeout_fail_safe():
         with board:
             assert wait_until(lambda: {"corrupt_crc", "garbage", "truncated"} <= set(mcu.injected))
             assert wait_until(lambda: board.stats.dropped >= 3), board.stats
+            raised = lambda: [c[1].type for c in listener.calls if c[0] == "on_error_raised"]  # noqa: E731
             cleared = lambda: [c[1] for c in listener.calls if c[0] == "on_error_cleared"]  # noqa: E731
-            assert wait_until(lambda: "evse_board_support/MREC2GroundFailure" in cleared())
+            assert wait_until(lambda: "evse_board_support/MREC2GroundFailure" in raised())
+            # the flag falls at 1.2 s, but an RCD trip stays raised until the car is unplugged (YetiDriver)
+            assert wait_until(lambda: hw.t_ms > 1300.0)
+            time.sleep(0.05)
+            assert "evse_board_support/MREC2GroundFailure" not in cleared()
             board.pwm_on(26.7)
             assert wait_until(lambda: hw.pwm_pct == pytest.approx(26.7))
             assert mcu.host_timeouts == 0  # the host's keep-alives hold it off

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import enum
+import inspect
 import json
 import re
 import sys
@@ -327,9 +328,15 @@ def manifest() -> Dict[str, Any]:
 
 
 def _canonical(node: Any) -> Any:
-    """Sort ``anyOf`` members: msgspec versions differ in their order (0.20 puts ``null`` first)."""
+    """The same document whatever msgspec/Python rendered it.
+
+    ``anyOf`` members are sorted (msgspec 0.20 puts ``null`` first), and every ``description`` is
+    ``inspect.cleandoc``-ed: docstring indentation is kept by older msgspec on Python < 3.13 and stripped by
+    msgspec 0.23 / Python 3.13, so the raw text differs between supported versions.
+    """
     if isinstance(node, dict):
-        out = {k: _canonical(v) for k, v in node.items()}
+        out = {k: (inspect.cleandoc(v) if k == "description" and isinstance(v, str) else _canonical(v))
+               for k, v in node.items()}
         if isinstance(out.get("anyOf"), list):
             out["anyOf"] = sorted(out["anyOf"], key=lambda m: json.dumps(m, sort_keys=True))
         return out
@@ -338,8 +345,8 @@ def _canonical(node: Any) -> Any:
     return node
 
 
-def render() -> Dict[Path, str]:
-    """Every generated file → its text (canonical, so any supported msgspec gives the same bytes)."""
+def render_docs() -> Dict[Path, Any]:
+    """Every generated file → its canonical document (see ``_canonical``)."""
     interface = parse_interface_text(INTERFACE_SEED.read_text())
     seed_types = parse_seed_types_text(TYPES_SEED.read_text())
     docs = {
@@ -350,19 +357,43 @@ def render() -> Dict[Path, str]:
         OUT / "topics.json": topics(interface),
         OUT / "manifest.json": manifest(),
     }
-    return {path: json.dumps(_canonical(doc), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            for path, doc in docs.items()}
+    return {path: _canonical(doc) for path, doc in docs.items()}
+
+
+def render() -> Dict[Path, str]:
+    """Every generated file → its text (canonical, so any supported msgspec gives the same bytes)."""
+    return {path: json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            for path, doc in render_docs().items()}
+
+
+def stale_files() -> List[Path]:
+    """Generated files whose committed content differs in *structure* from what the code generates now.
+
+    Compared as parsed JSON after ``_canonical``: whitespace, key order and docstring indentation never count.
+    """
+    stale = []
+    for path, doc in render_docs().items():
+        try:
+            committed = _canonical(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            stale.append(path)
+            continue
+        if committed != doc:
+            stale.append(path)
+    return stale
 
 
 def main(argv: List[str] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 if a file differs")
     args = parser.parse_args(argv)
-    stale = []
-    for path, text in render().items():
-        if not path.exists() or path.read_text() != text:
-            stale.append(path)
-            if not args.check:
+    if args.check:
+        stale = stale_files()
+    else:
+        stale = []
+        for path, text in render().items():
+            if not path.exists() or path.read_text() != text:
+                stale.append(path)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
     for path in stale:

@@ -45,11 +45,34 @@ class CrcError(ProtocolError):
     """A frame's CRC did not match."""
 
 
+class NotReady(EvseError, RuntimeError):
+    """A cmd was called before the manager is ready (``start()`` not called, or start-up still running:
+    waiting for the first meter value or ``external_ready_to_start_charging``). Nothing changed.
+
+    Only ``enable_disable`` (applied when the manager becomes ready) and
+    ``external_ready_to_start_charging`` are accepted before ready. ``await mgr.wait_ready()`` or the
+    ``ready`` var tell when cmds are served.
+    """
+
+
+class ManagerClosed(EvseError, RuntimeError):
+    """A cmd was called after ``EvseManager.close()``. Nothing changed."""
+
+
+class StoreError(EvseError):
+    """The power-loss store cannot be used: the message names the path and what is wrong (missing
+    directory, a directory given as the file, read-only filesystem, ...). ``path`` is that path."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class SafetyViolation(EvseError):
     """A safety invariant was broken (raised by checkers in tests and the simulator)."""
 
 
 __all__ = [
-    "BoardError", "CommandRejected", "CrcError", "EvseError", "FramingError", "InvalidInput",
-    "ProtocolError", "SafetyViolation", "TransportClosed", "TransportInitError",
+    "BoardError", "CommandRejected", "CrcError", "EvseError", "FramingError", "InvalidInput", "ManagerClosed",
+    "NotReady", "ProtocolError", "SafetyViolation", "StoreError", "TransportClosed", "TransportInitError",
 ]

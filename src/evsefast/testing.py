@@ -102,6 +102,10 @@ class RecordingListener(BoardListener):
         return [c[1].event.value for c in self.calls if c[0] == "on_bsp_event"]
 
 
+#: one immutable event per kind, built once (a board reports the same few events over and over)
+_BSP_EVENTS = {k.value: BspEvent(event=k) for k in BspEventKind}
+
+
 class FakeBoard(BoardSupport):
     """A board that records every command and lets a test emit board events.
 
@@ -148,7 +152,7 @@ class FakeBoard(BoardSupport):
 
     def allow_power_on(self, value: PowerOnOff) -> None:
         """Record ``allow_power_on`` as ``("allow_power_on", bool, reason)``."""
-        self.commands.append(("allow_power_on", value.allow_power_on, value.reason.value))
+        self.commands.append(("allow_power_on", value.allow_power_on, value.reason._value_))
 
     def ac_switch_three_phases_while_charging(self, value: bool) -> None:
         """Record a phase switch."""
@@ -169,8 +173,9 @@ class FakeBoard(BoardSupport):
     # events a test can emit
     def emit(self, kind: str) -> None:
         """Report a BSP event by name: ``"A"`` .. ``"F"``, ``"PowerOn"``, ``"PowerOff"``."""
-        assert self.listener is not None, "attach a listener first"
-        self.listener.on_bsp_event(BspEvent(event=BspEventKind(kind)))
+        listener = self._listener
+        assert listener is not None, "attach a listener first"
+        listener.on_bsp_event(_BSP_EVENTS.get(kind) or BspEvent(event=BspEventKind(kind)))
 
     emit_cp = emit
 

@@ -13,16 +13,20 @@ import logging
 import math
 import threading
 from types import MappingProxyType
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 from .. import _impl
 from ..clock import Clock
 from ..config import ManagerConfig
+from ..errors import ManagerClosed, NotReady
 from ..store import open_store
+from ..types.evse_manager import EnableDisableSource, Enable_source, Enable_state
+from . import iec as _iec_mod
 from . import inbox as _in
 from .boot import Boot
 from .charger import Charger
 from .enable import EnableTable
+from .error_events import ERRORS_CHANNEL, OwnErrorEvents
 from .errors import INTERNAL, ErrorState
 from .events import SessionEventPublisher
 from .iec import IecAdapter
@@ -36,6 +40,14 @@ from .vars import VARS, VarHub
 log = logging.getLogger("evsefast.manager")
 
 _INF = math.inf
+_BSP = _in.BSP
+_CP_LETTERS = _iec_mod.CP_LETTERS
+
+
+def _source(entry) -> EnableDisableSource:
+    src, state, prio = entry
+    return EnableDisableSource(enable_source=Enable_source(src), enable_state=Enable_state(state),
+                               enable_priority=prio)
 
 
 class EvseManager(Inbox):
@@ -74,7 +86,8 @@ class EvseManager(Inbox):
                                   noise_A=cfg.soft_over_current_measurement_noise_A,
                                   timeout_ms=cfg.soft_over_current_timeout_ms,
                                   fail_on_errors=cfg.fail_on_powermeter_errors)
-        self._errors = ErrorState(cfg.inoperative_error_use_vendor_id)
+        self._errors = ErrorState(cfg.inoperative_error_use_vendor_id,
+                                  listener=OwnErrorEvents(publish, self.clock.wall_s, cfg.module_id, cfg.connector_id))
         self._reservation = Reservation()
         self._events = SessionEventPublisher(publish, self.clock.wall_s, self._metering)
         self._store = open_store(store)
@@ -85,6 +98,7 @@ class EvseManager(Inbox):
         self._enable = EnableTable()
         self._boot = Boot(self)
         self._busy = False
+        self._closed = False
         self._dirty = False
         self._deadline = -_INF  # the first tick always runs
         self._last_store_ms = -_INF
@@ -97,8 +111,15 @@ class EvseManager(Inbox):
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the board (it publishes its capabilities) and begin the start-up sequence. Idempotent."""
+        """Start the board (it publishes its capabilities) and begin the start-up sequence. Idempotent.
+
+        The manager is ready (serves cmds, publishes ``ready``) once the first power-meter value arrived (at
+        most ``initial_meter_value_timeout_ms``; at once without meters) and, if configured, after
+        ``external_ready_to_start_charging``.
+        """
         with self._lock:
+            if self._closed:
+                raise ManagerClosed("start: the manager is closed (close() was called)")
             if self._boot.started:
                 return
             now = self._now()
@@ -107,13 +128,60 @@ class EvseManager(Inbox):
             self._process(now)
 
     def close(self) -> None:
-        """Stop the board and close the store."""
+        """Power off and stop the PWM (safe state), stop the board and close the store. Idempotent.
+
+        A transaction still open stays in the store: the next start-up closes it with
+        ``SessionCancelled{PowerLoss}`` (spec §2.7(k)). After ``close()`` every cmd raises
+        :class:`~evsefast.errors.ManagerClosed` and ``tick()`` does nothing.
+        """
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                if self._boot.started:
+                    self._iec.shutdown()
+            except Exception:  # noqa: BLE001 - closing must go on
+                log.exception("board failed while powering off at close()")
             try:
                 self.board.close()
             finally:
                 if self._store is not None:
                     self._store.close()
+
+    def __enter__(self) -> "EvseManager":
+        """``with EvseManager(...) as mgr:`` -- closes the manager (safe state) when the block ends."""
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called."""
+        return self._closed
+
+    @property
+    def ready(self) -> bool:
+        """True once the manager serves cmds (the ``ready`` var was published) and until ``close()``."""
+        return self._boot.ready and not self._closed
+
+    def _serving(self, cmd: str, before_ready: bool = False) -> None:
+        """Raise ``ManagerClosed``/``NotReady`` unless ``cmd`` may run now (nothing is changed)."""
+        if self._closed:
+            raise ManagerClosed(f"{cmd}: the manager is closed (close() was called); nothing changed")
+        if before_ready or self._boot.ready:
+            return
+        boot = self._boot
+        if not boot.started:
+            why = "start() has not been called"
+        elif not boot.booted:
+            why = (f"start-up is waiting for the first power-meter value (at most "
+                   f"initial_meter_value_timeout_ms = {self.config.initial_meter_value_timeout_ms} ms)")
+        else:
+            why = "start-up is waiting for external_ready_to_start_charging"
+        raise NotReady(f"{cmd}: the manager is not ready: {why}; nothing changed (only enable_disable and "
+                       f"external_ready_to_start_charging are accepted before ready)")
 
     def set_waker(self, waker: Optional[Callable[[], None]]) -> None:
         """Called (from any thread) whenever new input is queued or a cmd changed the deadlines."""
@@ -127,9 +195,11 @@ class EvseManager(Inbox):
     def tick(self) -> None:
         """Process queued board/meter input and fire the timers due at ``clock.monotonic_ms()``."""
         now = self.clock.monotonic_ms()
-        if not self.queue and now < self._deadline:
+        if (not self.queue and now < self._deadline) or self._closed:
             return
         with self._lock:
+            if self._closed:
+                return
             if not self._boot.started:
                 self._boot.start(now)
                 self.board.start()
@@ -145,6 +215,17 @@ class EvseManager(Inbox):
         """Call ``callback(value)`` on every publication of var ``name`` (``encoding``: None, "json",
         "msgpack"); returns a function that unsubscribes."""
         return self._vars.subscribe(name, callback, encoding)
+
+    def subscribe_errors(self, callback: Callable[[Any], None], encoding: Optional[str] = None):
+        """Call ``callback(error)`` on every raise and clear of the manager's own ``evse_manager/*`` errors
+        (``Inoperative``, ``MREC4OverCurrentFailure``, ``PowermeterTransactionStartFailed``, ``Internal``, ...).
+
+        ``error`` is a :class:`~evsefast.types.ModuleError` (EVerest's Error object: ``state`` ``Active`` on
+        raise, ``ClearedByModule`` on clear with the raise's ``uuid``), or its JSON/msgpack with ``encoding``.
+        Delivered in order with the vars, also when a raise and its clear happen within one tick.
+        Returns a function that unsubscribes.
+        """
+        return self._vars.subscribe_channel(ERRORS_CHANNEL, callback, encoding)
 
     def get(self, name: str, encoding: Optional[str] = None) -> Any:
         """The latest value of var ``name`` (None if never published); ``encoding`` "json" or
@@ -166,6 +247,17 @@ class EvseManager(Inbox):
         return list(self._vars.history)
 
     @property
+    def enable_source(self) -> EnableDisableSource:
+        """The ``enable_disable`` entry that decides enabled/disabled now (spec §2.7(g)); with no entry,
+        ``{Unspecified, Unassigned, 10000}``."""
+        return _source(self._enable.winner())
+
+    @property
+    def enable_sources(self) -> List[EnableDisableSource]:
+        """Every ``enable_disable`` table entry, in evaluation order (spec §2.7(g))."""
+        return [_source(entry) for entry in self._enable.entries]
+
+    @property
     def active_errors(self):
         """The active errors as ``ActiveError`` tuples, plus the Inoperative error if raised."""
         errs = list(self._errors.active.values())
@@ -181,19 +273,37 @@ class EvseManager(Inbox):
         self._busy = True
         try:
             core = self._core
+            boot = self._boot
+            iec = self._iec
             q = self.queue
             for _ in range(64):
                 self._dirty = False
                 while q:
                     kind, payload = q.popleft()
+                    if kind == _BSP and boot.ready:
+                        # the hot path (a CP event of a ready manager), inline; _handle has the rest
+                        raw = payload.event._value_  # the plain str; Enum.value is a slow descriptor
+                        if raw in _CP_LETTERS and iec.enabled:
+                            iec.evaluate(raw, now)
+                            core.step(now)
+                            continue
                     self._handle(kind, payload, now)
-                self._boot.step(now)
-                self._iec.check_timers(now)
-                if self._boot.ready:
-                    self._limits.expire(now, core.state != IDLE)
-                    core.step(now)
+                if not boot.booted:
+                    boot.step(now)
+                if (iec.c1_deadline is not None or iec.f_unlock_deadline is not None) and iec.check_timers(now):
+                    core.dirty = True
+                if boot.ready:
+                    lim = self._limits
+                    if not lim.expired and now >= lim.expiry_ms and lim.expire(now, core.state != IDLE):
+                        core.dirty = True
+                    # the machine already ran at this time and nothing changed since: running it again
+                    # would change nothing (a CP event was processed right above, in _handle)
+                    if core.dirty or self._iec.events or (core.settled_ms != now and now >= core.next_due_ms):
+                        core.step(now)
                     # the cable limit depends on the state: republish when I_eff changed
-                    self._limits.publish(core.state != IDLE)
+                    in_session = core.state != IDLE
+                    if (lim.eff[in_session], lim.phases_available) != lim.last_published:
+                        lim.publish(in_session)
                 if not q and not self._dirty:
                     break
         except Exception as exc:  # noqa: BLE001 - nothing may escape into the caller
@@ -201,16 +311,18 @@ class EvseManager(Inbox):
         finally:
             self._busy = False
         self._deadline = self._compute_deadline(now)
-        self._vars.deliver()
+        if self._vars.pending:
+            self._vars.deliver()
 
     def _compute_deadline(self, now: int) -> float:
-        d = self._iec.next_deadline()
-        d = _INF if d is None else d
+        iec = self._iec
+        d = _INF if iec.c1_deadline is None and iec.f_unlock_deadline is None else iec.next_deadline()
         if self._boot.ready:
-            x = self._limits.deadline()
-            if x < d:
-                d = x
-            x = self._core.deadline(now)
+            lim = self._limits
+            if not lim.expired and lim.expiry_ms < d:  # lim.deadline(), inline
+                d = lim.expiry_ms
+            core = self._core
+            x = core.next_due_ms = core.state_deadline(now)  # until then, without new input, a run is a no-op
             if x < d:
                 d = x
         else:
@@ -221,8 +333,10 @@ class EvseManager(Inbox):
 
     def _handle(self, kind: int, payload: Any, now: int) -> None:
         core = self._core
+        if kind != _in.BSP:
+            core.dirty = True  # any other input may change what the machine decides
         if kind == _in.BSP:
-            raw = payload.event.value
+            raw = payload.event._value_  # the plain str; Enum.value is a slow descriptor
             if raw == "EvseReplugStarted" or raw == "EvseReplugFinished":
                 if self._boot.ready:  # P13: the legacy replug (PRE)
                     core.replug(raw == "EvseReplugFinished")
@@ -297,6 +411,7 @@ class EvseManager(Inbox):
         """Run a cmd's effect under the lock, then process; internal errors -> safe state, ``default``."""
         with self._lock:
             now = self._now()
+            self._core.dirty = True
             try:
                 result = fn(now)
             except Exception as exc:  # noqa: BLE001

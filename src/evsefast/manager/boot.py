@@ -2,7 +2,8 @@
 
 Sequence: publish ``waiting_for_external_ready``; wait for the first power-meter sample (at most
 ``initial_meter_value_timeout_ms``, only if meters are attached); close a transaction that was open
-at power loss with ``SessionCancelled{PowerLoss}`` (stored uuid, last persisted energy); set the
+at power loss with ``SessionCancelled{PowerLoss}`` (stored uuid, the start-up meter reading) and send
+the final ``stop_transaction("")`` to every billing meter (at every start-up); set the
 start-up limit 0 A valid 120 s; then -- at once, or on ``external_ready_to_start_charging`` --
 become ready: board enabled, ``supported_energy_transfer_modes``, ``evse_id``, ``Enabled``,
 ``ready``, and the charger starts in Idle.
@@ -89,15 +90,27 @@ class Boot:
             self.mgr._vars.publish("supported_energy_transfer_modes", modes)
 
     def _power_loss_cleanup(self) -> None:
+        """Spec §2.7(k): close a transaction left open at power loss, then stop ``""`` on every meter.
+
+        The final ``stop_transaction("")`` is sent at every start-up (also with nothing stored and with no
+        store). ``SessionCancelled{PowerLoss}`` reports the latest billing-meter sample received during
+        start-up (P10: the meter kept counting while we were off); only when no sample arrived before the
+        wait ended does it fall back to the energy persisted with the session.
+        """
         mgr = self.mgr
         store = mgr._store
         row = store.load() if store is not None else None
-        if row is None:
-            return
-        store.clear()
-        signed = mgr._metering.stop_transaction(row.uuid)
-        mgr._events.session_cancelled(row.uuid, "PowerLoss", signed, energy_import=row.energy_Wh_import,
-                                      energy_export=row.energy_Wh_export)
+        if row is not None:
+            store.clear()
+            signed = mgr._metering.stop_transaction(row.uuid)
+            if self.meter_seen:
+                energy_import, energy_export = mgr._metering.latest_energy()
+                if energy_export is None:
+                    energy_export = row.energy_Wh_export
+            else:
+                energy_import, energy_export = row.energy_Wh_import, row.energy_Wh_export
+            mgr._events.session_cancelled(row.uuid, "PowerLoss", signed, energy_import=energy_import,
+                                          energy_export=energy_export)
         mgr._metering.stop_transaction("")
 
     def _become_ready(self, now: int) -> None:

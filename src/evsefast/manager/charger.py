@@ -15,7 +15,9 @@ import base64
 import uuid as _uuid
 
 from ..types.board import PowerOnOff, PowerOnOffReason
-from . import iec as _iec
+from .iec import (
+    BCD_TO_E, CAR_PLUGGED_IN, CAR_REQUESTED_POWER, CAR_REQUESTED_STOP_POWER, CAR_UNPLUGGED, POWER_OFF, POWER_ON,
+)
 from .errors import EMERGENCY_SHUTDOWN, ERROR_SHUTDOWN, MREC4, MREC9, NONE as SHUTDOWN_NONE, PM_START_FAILED
 from .states import (
     CHARGING, DISABLED, IDLE, PAUSED_EV, PAUSED_EVSE, PREPARE, REPLUG, STATES, SWITCH_PHASES, StatesMixin, WAIT_AUTH,
@@ -50,6 +52,8 @@ class Charger(StatesMixin):
         self.ev = events
         self.store = store
         self._duty = kernels.pwm.duty_from_current
+        self._allowed = kernels.limits.charging_allowed
+        self.soc = metering.soc  # the soft over-current detector (its state is read on every tick)
         self.rate = kernels.limits.PwmRateLimiter()
         self._full_power = PowerOnOff(allow_power_on=True, reason=PowerOnOffReason.FullPowerCharging)
         self.on_fatal_onset = None  # set by the facade: cancels reservations after an Error event
@@ -58,6 +62,11 @@ class Charger(StatesMixin):
         # state
         self.state = IDLE
         self.seen_state = None
+        # the machine ran at ``settled_ms`` and no input changed since (``dirty`` False): running it again
+        # at the same time would change nothing (the facade skips that run)
+        self.settled_ms = -math.inf
+        self.dirty = True
+        self.next_due_ms = -math.inf
         self.entered_ms = 0
         self.seen_shutdown = SHUTDOWN_NONE
         # flags (EM/Charger.cpp:43-67)
@@ -83,6 +92,7 @@ class Charger(StatesMixin):
         self.pending_signed = None
         # PWM bookkeeping (EM/Charger.cpp:1154-1199)
         self.last_duty = 1.0
+        self.duty_target = 1.0  # the duty the last Charging/ChargingPausedEV tick asked for
         self.signalled_A = 0.0
         self.f_active = False
         self.f_since_ms = 0
@@ -98,8 +108,9 @@ class Charger(StatesMixin):
     # -- run loop ----------------------------------------------------------------------------------
     def run(self, now: int) -> None:
         """Re-evaluate until the state is stable (EM/Charger.cpp:149-1018)."""
+        errors = self.errors
         for _ in range(_MAX_ITERATIONS):
-            if self.errors.shutdown != self.seen_shutdown:
+            if errors.shutdown != self.seen_shutdown:
                 self._shutdown_action(now)
             st = self.state
             if st != self.seen_state:
@@ -112,48 +123,75 @@ class Charger(StatesMixin):
                 if self.state != st:
                     continue
             self._tick[st](now)
-            if self.state == st and self.errors.shutdown == self.seen_shutdown:
+            if self.state == st and errors.shutdown == self.seen_shutdown:
                 break
         else:
             log.warning("state machine did not settle after %d iterations (state %s)", _MAX_ITERATIONS, self.state)
+        self.settled_ms = now
+        self.dirty = False
 
     def step(self, now: int) -> None:
-        """Run the machine, then process the abstract events the adapter queued meanwhile."""
-        self.run(now)
+        """Run the machine, then process the abstract events the adapter queued meanwhile.
+
+        The run is skipped when it would be a no-op: no input changed since the machine last settled
+        (``dirty`` is False) and no time-based action is due yet (``now < next_due_ms``, the core's
+        deadline when the manager last scheduled it)."""
+        if self.dirty or now >= self.next_due_ms:
+            self.run(now)
         events = self.iec.events
         while events:
-            self.cp_event(events.pop(0), now)
+            self.cp_event(events.pop(0), now, True)  # settled: the machine has just run
+        self.settled_ms = now
 
-    def cp_event(self, event: str, now: int) -> None:
-        """One abstract IEC event: run / independent / run / dependent / run."""
-        self.run(now)
-        if event == _iec.CAR_REQUESTED_STOP_POWER:
+    def cp_event(self, event: str, now: int, settled: bool = False) -> None:
+        """One abstract IEC event: run / independent / run / dependent / run (EM/Charger.cpp:1020-1049).
+
+        A run changes nothing on a machine that is already stable and whose inputs did not change, so the
+        runs are skipped where HEAD's would be no-ops: the first when the caller has just run the machine
+        (``settled``), the others when the reaction before them changed no flag and no state.
+        """
+        if not settled:
+            self.run(now)
+        changed = False  # state-independent reactions
+        if event == CAR_REQUESTED_STOP_POWER:
+            changed = self.iec_allow
             self.iec_allow = False
-        elif event == _iec.CAR_UNPLUGGED:
+        elif event == CAR_UNPLUGGED:
+            changed = self.ev_plugged_in
             self.ev_plugged_in = False
-        elif event == _iec.POWER_OFF:
+        elif event == POWER_OFF:
+            changed = not self.contactor_open
             self.contactor_open = True
-        elif event == _iec.POWER_ON:
+        elif event == POWER_ON:
+            changed = self.contactor_open
             self.contactor_open = False
-        self.run(now)
+        if changed:
+            self.run(now)
         st = self.state
-        if event == _iec.CAR_PLUGGED_IN:
+        changed = False  # state-dependent reactions
+        if event == CAR_PLUGGED_IN:
             if st == IDLE:
                 self.ev_plugged_in = True
                 self.state = WAIT_AUTH
-        elif event == _iec.CAR_REQUESTED_POWER:
+                changed = True
+        elif event == CAR_REQUESTED_POWER:
             if st == WAIT_AUTH or st == PREPARE:
+                changed = not self.iec_allow
                 self.iec_allow = True
             elif st == PAUSED_EV:
                 self.iec_allow = True
                 self.state = PREPARE
-        elif event == _iec.CAR_REQUESTED_STOP_POWER:
+                changed = True
+        elif event == CAR_REQUESTED_STOP_POWER:
             if st == PREPARE:
                 self.state = PAUSED_EVSE
-        elif event == _iec.BCD_TO_E:
+                changed = True
+        elif event == BCD_TO_E:
             if st == CHARGING:
+                changed = self.iec_allow
                 self.iec_allow = False
-        self.run(now)
+        if changed:
+            self.run(now)
 
     def _shutdown_action(self, now: int) -> None:
         """First observation of a new shutdown type (EM/Charger.cpp:2138-2168)."""
@@ -166,13 +204,10 @@ class Charger(StatesMixin):
         elif st == ERROR_SHUTDOWN:
             self.iec.allow_power_on(False, None, now)
 
-    def deadline(self, now: int) -> float:
-        """The next time-based action of the core (state timers, 5 s PWM rule, over-current)."""
-        return self.state_deadline(now)
-
     # -- PWM helpers -------------------------------------------------------------------------------
+
     def _current(self) -> float:
-        return self.limits.effective(self.state != IDLE)
+        return self.limits.eff[self.state != IDLE]
 
     def _pwm_now(self, duty: float, amps: float, now: int) -> None:
         self.last_duty = duty
@@ -181,13 +216,7 @@ class Charger(StatesMixin):
         self.rate.mark_updated(now)
         self.iec.set_pwm(duty, now)
 
-    def _pwm_if_changed(self, duty: float, amps: float, now: int) -> None:
-        if duty != self.last_duty:
-            self._pwm_now(duty, amps, now)
 
-    def _pwm_5s(self, duty: float, amps: float, now: int) -> None:
-        if duty != self.last_duty and self.rate.may_update(now):
-            self._pwm_now(duty, amps, now)
 
     def _pwm_off(self, now: int) -> None:
         self.last_duty = 1.0
@@ -324,6 +353,7 @@ class Charger(StatesMixin):
         """The board's legacy ``EvseReplugStarted`` / ``EvseReplugFinished`` (PRE, P13); only in a session."""
         if not self.session_active or self.state == DISABLED:
             return
+        self.dirty = True
         if not finished:
             self.state = REPLUG
         elif self.state == REPLUG:
@@ -332,6 +362,7 @@ class Charger(StatesMixin):
 
     def set_disabled(self, disabled: bool) -> None:
         """Apply an enable/disable result to the state (the facade evaluates the table)."""
+        self.dirty = True
         if disabled:
             self.state = DISABLED
         elif self.state == DISABLED:

@@ -1,7 +1,9 @@
 """The interface's cmds (seed ``003_58ced612409218a2``) and the extra ones, as ``EvseManager`` methods.
 
-Each validates its arguments first (a Struct, a plain dict or JSON text; bad input raises
-:class:`evsefast.errors.CommandRejected` naming the field, before anything changes), then applies
+Each first checks that the manager serves cmds (before ready: :class:`evsefast.errors.NotReady`, except
+``enable_disable`` and ``external_ready_to_start_charging``; after ``close()``:
+:class:`evsefast.errors.ManagerClosed`), then validates its arguments (a Struct, a plain dict or JSON text; bad
+input raises :class:`evsefast.errors.CommandRejected` naming the field, before anything changes), then applies
 its effect under the manager's lock and runs the state machine (spec §5.1, §2.5, §3).
 """
 from __future__ import annotations
@@ -33,6 +35,7 @@ _CONNECTOR_TYPES = frozenset(m.value for m in ConnectorTypeEnum)
 
 def get_evse(self) -> Evse:
     """``{id: connector_id, connectors: [{id: 1, type: connector_type if it is a ConnectorTypeEnum}]}``."""
+    self._serving("get_evse")
     t = self.config.connector_type
     connector = Connector(id=1, type=ConnectorTypeEnum(t)) if t in _CONNECTOR_TYPES else Connector(id=1)
     return Evse(id=self.config.connector_id, connectors=[connector])
@@ -40,6 +43,7 @@ def get_evse(self) -> Evse:
 
 def enable_disable(self, connector_id: int, cmd_source: EnableDisableSource) -> bool:
     """Enable or disable (§2.7(g)); returns the evaluated enabled flag (may differ from the request)."""
+    self._serving("enable_disable", before_ready=True)
     cid = decode(connector_id, ConnectorId, field_prefix="connector_id")
     src = decode(cmd_source, EnableDisableSource, field_prefix="cmd_source")
 
@@ -69,6 +73,7 @@ def enable_disable(self, connector_id: int, cmd_source: EnableDisableSource) -> 
 
 def authorize_response(self, provided_token: ProvidedIdToken, validation_result: ValidationResult) -> None:
     """Apply an authorization result; only ``Accepted`` authorizes (P7 reservation checks)."""
+    self._serving("authorize_response")
     token = decode(provided_token, ProvidedIdToken, field_prefix="provided_token")
     result = decode(validation_result, ValidationResult, field_prefix="validation_result")
 
@@ -86,6 +91,7 @@ def authorize_response(self, provided_token: ProvidedIdToken, validation_result:
 
 def withdraw_authorization(self) -> None:
     """The EVSE is no longer authorized (e.g. connection timeout; §2.7(i))."""
+    self._serving("withdraw_authorization")
     def apply(now: int) -> None:
         core = self._core
         if core.authorized and not core.authorized_pnc and self._reservation.reserved:
@@ -96,6 +102,7 @@ def withdraw_authorization(self) -> None:
 
 def reserve(self, reservation_id: int) -> bool:
     """Reserve (§2.6.4): only in Idle without a fatal error; a negative id = reserved without id."""
+    self._serving("reserve")
     rid = decode(reservation_id, ReservationId, field_prefix="reservation_id")
 
     def apply(now: int) -> bool:
@@ -113,27 +120,32 @@ def reserve(self, reservation_id: int) -> bool:
 
 def cancel_reservation(self) -> None:
     """Cancel the reservation (``ReservationEnd{Cancelled}``); nothing if not reserved."""
+    self._serving("cancel_reservation")
     self._cmd(lambda now: self._cancel_reservation())
 
 
 def pause_charging(self) -> bool:
     """Pause by the EVSE; true iff a transaction is active (also if already paused)."""
+    self._serving("pause_charging")
     return self._cmd(lambda now: self._core.pause(), False)
 
 
 def resume_charging(self) -> bool:
     """Clear the EVSE pause; true iff a transaction is active (HEAD)."""
+    self._serving("resume_charging")
     return self._cmd(lambda now: self._core.resume(), False)
 
 
 def stop_transaction(self, request: StopTransactionRequest) -> bool:
     """Stop the transaction externally (§2.7(e)); true iff one was active. Restart needs a replug."""
+    self._serving("stop_transaction")
     req = decode(request, StopTransactionRequest, field_prefix="request")
     return self._cmd(lambda now: self._core.cancel_transaction(req.reason.value, req.id_tag), False)
 
 
 def force_unlock(self, connector_id: int) -> bool:
     """Cancel with ``UnlockCommand`` and unlock; false if the board has no connector lock."""
+    self._serving("force_unlock")
     decode(connector_id, ConnectorId, field_prefix="connector_id")  # validated, then ignored (HEAD)
     if not getattr(self.board, "supports_connector_lock", True):
         return False
@@ -147,6 +159,7 @@ def force_unlock(self, connector_id: int) -> bool:
 
 def external_ready_to_start_charging(self) -> bool:
     """Become ready if configured to wait for this (true, also on repeats); else false."""
+    self._serving("external_ready_to_start_charging", before_ready=True)
     if not self.config.external_ready_to_start_charging:
         return False
 
@@ -158,6 +171,7 @@ def external_ready_to_start_charging(self) -> bool:
 
 def set_plug_and_charge_configuration(self, plug_and_charge_configuration: PlugAndChargeConfiguration) -> None:
     """Store each present field for the next HLC session (no effect in basic charging)."""
+    self._serving("set_plug_and_charge_configuration")
     cfg = decode(plug_and_charge_configuration, PlugAndChargeConfiguration,
                  field_prefix="plug_and_charge_configuration")
 
@@ -172,6 +186,7 @@ def set_plug_and_charge_configuration(self, plug_and_charge_configuration: PlugA
 def update_allowed_energy_transfer_modes(
         self, allowed_energy_transfer_modes: List[EnergyTransferMode]) -> UpdateAllowedEnergyTransferModesResult:
     """Without HLC: ``NoHlc``; with HLC configured: stored for the ISO stack, ``Accepted``."""
+    self._serving("update_allowed_energy_transfer_modes")
     modes = decode(allowed_energy_transfer_modes, EnergyTransferModeList,
                    field_prefix="allowed_energy_transfer_modes")
     hlc = self.config.charge_mode == "DC" or self.config.ac_hlc_enabled
@@ -188,6 +203,7 @@ def update_allowed_energy_transfer_modes(
 def enforce_limits(self, value: EnforcedLimits) -> None:
     """Energy-manager limits (energy ``enforce_limits``, §3.1 step 2); ignored unless
     ``value.uuid`` is this module's id (``config.module_id``)."""
+    self._serving("enforce_limits")
     limits = decode(value, EnforcedLimits, field_prefix="value")
 
     def apply(now: int) -> None:
@@ -215,6 +231,7 @@ def enforce_limits(self, value: EnforcedLimits) -> None:
 
 def set_local_max_current(self, max_current: float) -> SetLocalMaxCurrentResult:
     """A local maximum (A) that clamps the effective current; > 1000 A -> ``Error_OutOfRange``."""
+    self._serving("set_local_max_current")
     amps = decode(max_current, NonNegativeCurrent, field_prefix="max_current")
     if amps > 1000.0:
         return SetLocalMaxCurrentResult.Error_OutOfRange
@@ -230,6 +247,7 @@ def set_local_max_current(self, max_current: float) -> SetLocalMaxCurrentResult:
 
 def switch_three_phases_while_charging(self, three_phases: bool) -> SwitchThreePhasesWhileChargingResult:
     """Switch between 1 and 3 phases (§3.5): while charging via SwitchPhases, otherwise at once."""
+    self._serving("switch_three_phases_while_charging")
     three = decode(three_phases, bool, field_prefix="three_phases")
     caps = self._boot.caps
     if caps is None or not caps.supports_changing_phases_during_charging:

@@ -8,7 +8,7 @@ makes the EVSE inoperative: the first cause raises ``evse_manager/Inoperative`` 
 """
 from __future__ import annotations
 
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Callable, Dict, NamedTuple, Optional, Tuple
 
 NONE = 0
 ERROR_SHUTDOWN = 1
@@ -88,26 +88,43 @@ def inoperative_description(cause: ActiveError) -> str:
     return desc
 
 
-class ErrorState:
-    """Active errors, the inoperative condition and the resulting shutdown type."""
+OWN_PREFIX = "evse_manager/"
 
-    def __init__(self, use_vendor_id: bool = False) -> None:
+#: ``listener(error, raised)``: called on every raise (True) and clear (False) of an own error
+OwnErrorListener = Callable[[ActiveError, bool], None]
+
+
+class ErrorState:
+    """Active errors, the inoperative condition and the resulting shutdown type.
+
+    ``listener`` (if set) hears every raise and clear of the manager's own ``evse_manager/*`` errors,
+    including ``Inoperative``, in the order they happen (a cause before the Inoperative it triggers).
+    """
+
+    def __init__(self, use_vendor_id: bool = False, listener: Optional[OwnErrorListener] = None) -> None:
         self.active: Dict[Tuple[str, str], ActiveError] = {}
         self.use_vendor_id = use_vendor_id
         self.inoperative: Optional[ActiveError] = None
         self.cause: Optional[ActiveError] = None
         self.shutdown = NONE
+        self.listener = listener
 
     def raise_error(self, error_type: str, sub_type: str = "", severity: str = "High", message: str = "",
                     description: str = "", vendor_id: str = "") -> Optional[Tuple[str, str]]:
         """Activate an error; returns ``(event, seed_error)`` when the EVSE just became inoperative."""
-        self.active[(error_type, sub_type)] = ActiveError(error_type, sub_type, severity, message,
-                                                          description, vendor_id)
+        key = (error_type, sub_type)
+        err = ActiveError(error_type, sub_type, severity, message, description, vendor_id)
+        is_new = key not in self.active
+        self.active[key] = err
+        if is_new:
+            self._notify(err, True)
         return self._evaluate()
 
     def clear_error(self, error_type: str, sub_type: str = "") -> None:
         """Deactivate an error (no-op if it is not active)."""
-        if self.active.pop((error_type, sub_type), None) is not None:
+        err = self.active.pop((error_type, sub_type), None)
+        if err is not None:
+            self._notify(err, False)
             self._evaluate()
 
     def clear_errors_on_unplug(self) -> None:
@@ -115,8 +132,12 @@ class ErrorState:
         stale = [k for k in self.active if k[0] in CLEARED_ON_UNPLUG]
         if stale:
             for k in stale:
-                del self.active[k]
+                self._notify(self.active.pop(k), False)
             self._evaluate()
+
+    def _notify(self, err: ActiveError, raised: bool) -> None:
+        if self.listener is not None and err.type.startswith(OWN_PREFIX):
+            self.listener(err, raised)
 
     def is_active(self, error_type: str) -> bool:
         """True if an error of ``error_type`` (any sub-type) is active."""
@@ -125,9 +146,11 @@ class ErrorState:
     def _evaluate(self) -> Optional[Tuple[str, str]]:
         causes = [e for e in self.active.values() if _counts(e.type)]
         if not causes:
-            self.inoperative = None
+            was, self.inoperative = self.inoperative, None
             self.cause = None
             self.shutdown = NONE
+            if was is not None:
+                self._notify(was, False)
             return None
         self.shutdown = EMERGENCY_SHUTDOWN if any(e.severity == "High" for e in causes) else ERROR_SHUTDOWN
         if self.inoperative is not None:
@@ -136,6 +159,7 @@ class ErrorState:
         vendor = cause.vendor_id if (self.use_vendor_id and cause.vendor_id) else "EVerest"
         self.cause = cause
         self.inoperative = ActiveError(INOPERATIVE, "", "High", cause.type, inoperative_description(cause), vendor)
+        self._notify(self.inoperative, True)
         if cause.type == "evse_board_support/PermanentFault":
             return ("PermanentFault", "Internal")
         return ("Error", seed_error(cause.type))

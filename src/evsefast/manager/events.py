@@ -23,6 +23,7 @@ from ..types.evse_manager import (
 from ..types.evse_manager import EVInfo
 
 _SEED_REASONS = frozenset(m.value for m in SessionCancellationReason)
+_EVENT = {m.value: m for m in SessionEvent}  # a dict lookup, not an enum call per event
 PROTOCOL_BASIC = "IEC61851-1"
 PROTOCOL_UNKNOWN = "Unknown"
 _EMPTY_EV_INFO = EVInfo()
@@ -47,7 +48,11 @@ class SessionEventPublisher:
 
     def simple(self, event: str, uuid: str) -> SessionEvents:
         """An event without payload (Enabled, AuthRequired, ChargingStarted, ...)."""
-        return self._emit(SessionEvents(uuid=uuid, event=SessionEvent(event)))
+        ev = SessionEvents(uuid=uuid, event=_EVENT[event])
+        publish = self._publish
+        publish("session_event", ev)
+        publish("selected_protocol", self.protocol)
+        return ev
 
     def session_started(self, uuid: str, reservation_id: Optional[int]) -> SessionEvents:
         """``SessionStarted`` with the meter reading and the reservation id (if reserved with id >= 0)."""

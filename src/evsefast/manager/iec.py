@@ -37,6 +37,8 @@ UNLOCK_IN_F_MS = 5000  # EM/IECStateMachine.hpp:153
 SIMPLIFIED_10A_DUTY = 10.0 / 0.6 / 100.0  # EM/IECStateMachine.hpp:121
 
 _POWER_OFF = PowerOnOff(allow_power_on=False, reason=PowerOnOffReason.PowerOff)
+#: the raw CP states a board reports (anything else reads as "Disabled")
+CP_LETTERS = frozenset(("A", "B", "C", "D", "E", "F"))
 _BCD = ("B", "C", "D")
 
 
@@ -85,21 +87,25 @@ class IecAdapter:
             return
         if not self.enabled:
             return  # EM/IECStateMachine.cpp:82-89: dropped while disabled
-        if raw not in ("A", "B", "C", "D", "E", "F"):
+        if raw not in CP_LETTERS:
             raw = DISABLED
-        self._evaluate(raw, now)
+        self.evaluate(raw, now)
 
-    def check_timers(self, now: int) -> None:
-        """Fire the C1 and unlock-in-F timers that are due at ``now``."""
+    def check_timers(self, now: int) -> bool:
+        """Fire the C1 and unlock-in-F timers that are due at ``now``; True if one fired."""
+        fired = False
         if self.c1_deadline is not None and now >= self.c1_deadline:
             self.c1_deadline = None
             self.c1_expired = True
-            self._evaluate(None, now)
+            self.evaluate(None, now)
+            fired = True
         if self.f_unlock_deadline is not None and now >= self.f_unlock_deadline:
             self.f_unlock_deadline = None
+            fired = True
             if self.last_cp == "F":
                 self.should_be_locked = False
                 self._check_lock()
+        return fired
 
     def next_deadline(self) -> Optional[int]:
         """The earliest pending timer deadline in ms, or None."""
@@ -117,28 +123,32 @@ class IecAdapter:
         if self.simplified and self.simplified_limit and duty > SIMPLIFIED_10A_DUTY and duty < 1.0:
             duty = SIMPLIFIED_10A_DUTY
         self.board.pwm_on(duty * 100.0)
-        self._evaluate(None, now)
+        self.evaluate(None, now)
 
     def x1(self, now: int) -> None:
         """PWM off: constant +12 V."""
         self.pwm_running = False
         self.board.cp_state_X1()
-        self._evaluate(None, now)
+        self.evaluate(None, now)
 
     def f(self, now: int) -> None:
         """State F: constant -12 V (EVSE not available)."""
         self.pwm_running = False
         self.board.cp_state_F()
-        self._evaluate(None, now)
+        self.evaluate(None, now)
 
     def allow_power_on(self, value: bool, reason: PowerOnOff, now: int) -> None:
         """The core's permission: false is forwarded at once, true only in C2/D2 (§1.4)."""
         if not value:
+            # forwarded at once; a re-evaluation of the unchanged CP state could only switch on, never off,
+            # so only the bookkeeping of _evaluate is needed
             self._power_off()
-        else:
-            self.power_reason = reason
-            self.power_on_allowed = True
-        self._evaluate(None, now)
+            self.last_power_on_allowed = False
+            self._check_lock()
+            return
+        self.power_reason = reason
+        self.power_on_allowed = True
+        self.evaluate(None, now)
 
     def revoke_power_on(self) -> None:
         """Withdraw the core's permission without a board command (evsefast: on leaving Charging).
@@ -170,6 +180,12 @@ class IecAdapter:
         self.pwm_running = False
         self.board.cp_state_F()
 
+    def shutdown(self) -> None:
+        """Orderly close: power off and PWM off (X1) without any evaluation."""
+        self._power_off()
+        self.pwm_running = False
+        self.board.cp_state_X1()
+
     # -- internals ---------------------------------------------------------------------------
     def _power_off(self) -> None:
         self.power_on_allowed = False
@@ -180,8 +196,11 @@ class IecAdapter:
         self.power_commanded = True
         self.board.allow_power_on(self.power_reason)
 
-    def _evaluate(self, raw: Optional[str], now: int) -> None:
-        """One run of EM/IECStateMachine.cpp:149-314; ``raw`` None = re-evaluate the last state."""
+    def evaluate(self, raw: Optional[str], now: int) -> None:
+        """One run of EM/IECStateMachine.cpp:149-314; ``raw`` None = re-evaluate the last state.
+
+        ``feed`` with the checks; the manager calls this directly for a CP letter (``CP_LETTERS``) while
+        the adapter is ``enabled`` (the hot path of every CP event)."""
         prev = self.last_cp
         cp = prev if raw is None else raw
         ev = self.events
@@ -278,7 +297,14 @@ class IecAdapter:
         self.last_cp = cp
         self.last_pwm_running = self.pwm_running
         self.last_power_on_allowed = self.power_on_allowed
-        self._check_lock()
+        # _check_lock, inline (this runs for every CP event)
+        want = self.relais_on or (self.should_be_locked and not self.force_unlocked)
+        if want != self.locked:
+            self.locked = want
+            if want:
+                self.board.lock()
+            else:
+                self.board.unlock()
 
     def _check_lock(self) -> None:
         want = self.relais_on or (self.should_be_locked and not self.force_unlocked)

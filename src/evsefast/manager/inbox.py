@@ -41,7 +41,10 @@ class Inbox(BoardListener):
 
     def on_bsp_event(self, event: BspEvent) -> None:
         """Queue a CP state / contactor feedback event."""
-        self._put(BSP, event)
+        self.queue.append((BSP, event))  # _put, inline: the most frequent report
+        wake = self.wake
+        if wake is not None:
+            wake()
 
     def on_capabilities(self, capabilities: HardwareCapabilities) -> None:
         """Queue the hardware capabilities."""

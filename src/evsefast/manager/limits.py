@@ -31,33 +31,55 @@ class LimitState:
         self.module_id = module_id
         self.iec = iec
         self._publish = publish
-        self.max_current = 6.0  # HEAD initial; replaced by 0 A at start-up
+        self.max_current = 0.0  # spec §5.2: the initial limits object says 0 A (HEAD's 6 A is never shown)
         self.valid_until_ms = 0
+        self.expiry_ms = INF
         self.expired = True
         self.hw_max_A = NAN  # NaN = capabilities not received (no clamp)
         self.hw_max_phases = 1
         self.socket = False
         self.pp_code = 0
-        self.local_max_A = NAN
+        self._local_max_A = NAN
+        #: I_eff outside [0] and inside [1] a session, recomputed on every input change: the state machine
+        #: reads it on every tick of every state (``limits.eff[in_session]``, no call)
+        self.eff = [0.0, 0.0]
         self.active_phases = 1
         self.phases_available = 1
         self._caps_seen = False
         self._published_any_current = False
-        self._last_published: Optional[tuple] = None
+        self.last_published: Optional[tuple] = None
 
     # -- composition ---------------------------------------------------------------------------
+    @property
+    def local_max_A(self) -> float:
+        """The local maximum (A) from ``set_local_max_current``; NaN = none."""
+        return self._local_max_A
+
+    @local_max_A.setter
+    def local_max_A(self, value: float) -> None:
+        self._local_max_A = value
+        self._recompute()
+
     def cable_A(self) -> float:
         """The PP cable ampacity (0 if unknown / PP "None")."""
         return self._k.pp_ampacity_A(self.pp_code, self.hw_max_phases)
 
     def effective(self, in_session: bool) -> float:
         """I_eff: min(set-point, hw max, cable ampacity for a socket outside Idle, local max)."""
+        return self.eff[in_session]
+
+    def _recompute(self) -> None:
         cable = 0.0
-        if self.socket and in_session:
+        if self.socket:
             cable = self._k.pp_ampacity_A(self.pp_code, self.hw_max_phases)
-            if cable <= 0.0:
-                return 0.0  # HEAD: a socket with unknown cable gives 0 A in a session
-        return self._effective(self.max_current, self.hw_max_A, cable, self.local_max_A)
+        outside = self._effective(self.max_current, self.hw_max_A, 0.0, self._local_max_A)
+        if self.socket and cable <= 0.0:
+            inside = 0.0  # HEAD: a socket with unknown cable gives 0 A in a session
+        elif self.socket:
+            inside = self._effective(self.max_current, self.hw_max_A, cable, self._local_max_A)
+        else:
+            inside = outside
+        self.eff = [outside, inside]
 
     def allowed(self, current_A: float) -> bool:
         """Charging allowed at ``current_A`` (> 5.9 A)."""
@@ -69,25 +91,31 @@ class LimitState:
         if not self._accepted(current_A, valid_until_ms, now):
             return False
         self.max_current = abs(current_A)
+        self._recompute()
         self.valid_until_ms = valid_until_ms
+        self.expiry_ms = valid_until_ms + self._k.BUDGET_EXPIRY_MS  # expire() need not run before this
         self.expired = False
         i_eff = self.effective(in_session)
         self.iec.set_overcurrent_limit(i_eff)
         self.publish(in_session, force=True)
         return True
 
-    def expire(self, now: int, in_session: bool) -> None:
-        """§3.1 step 4: once ``now - valid_until >= 1 s`` the limit falls to 0 A (published once)."""
-        if not self.expired and self._expired(now, self.valid_until_ms):
+    def expire(self, now: int, in_session: bool) -> bool:
+        """§3.1 step 4: once ``now - valid_until >= 1 s`` the limit falls to 0 A (published once); True
+        when it did just now."""
+        if self.expired or now < self.expiry_ms:
+            return False  # the common case, without a kernel call on every pass
+        if self._expired(now, self.valid_until_ms):
             self.expired = True
             self.max_current = 0.0
+            self._recompute()
             self.publish(in_session, force=True)
+            return True
+        return False
 
     def deadline(self) -> float:
         """When the current budget expires, or +inf."""
-        if self.expired:
-            return INF
-        return self.valid_until_ms + self._k.BUDGET_EXPIRY_MS
+        return INF if self.expired else self.expiry_ms
 
     # -- board inputs ------------------------------------------------------------------------------
     def on_capabilities(self, caps) -> None:
@@ -101,19 +129,21 @@ class LimitState:
         elif caps.max_phase_count_import < self.active_phases:
             self.active_phases = int(caps.min_phase_count_import)
         self.phases_available = self.active_phases
+        self._recompute()
 
     def on_pp(self, ampacity) -> None:
         """Store the PP ampacity code."""
         self.pp_code = _PP_CODES.get(getattr(ampacity, "value", ampacity), 0)
+        self._recompute()
 
     # -- publication ---------------------------------------------------------------------------
     def publish(self, in_session: bool, force: bool = False) -> None:
         """Publish ``limits`` (on every set-point/expiry; otherwise only when the values changed)."""
-        i_eff = self.effective(in_session)
+        i_eff = self.eff[in_session]
         key = (i_eff, self.phases_available)
-        if not force and key == self._last_published:
+        if not force and key == self.last_published:
             return
-        self._last_published = key
+        self.last_published = key
         self._published_any_current = True
         self._publish("limits", Limits(max_current=i_eff, nr_of_phases_available=self.phases_available,
                                        uuid=self.module_id))

@@ -70,6 +70,10 @@ class Metering:
         self._floor_Wh = v
         return v
 
+    def latest_energy(self):
+        """(import, export) totals of the latest sample as it is, export None if absent (no floor)."""
+        return self._import_Wh, self._export_Wh
+
     def energy_export(self) -> Optional[float]:
         """``energy_Wh_export.total`` of the latest sample, or None if it has none."""
         return self._export_Wh

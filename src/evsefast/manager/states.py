@@ -5,6 +5,9 @@ Entry blocks run only on real state changes; session events are published only t
 """
 from __future__ import annotations
 
+from ..types.authorization import (
+    AuthorizationStatus, AuthorizationType, IdToken, IdTokenType, ProvidedIdToken, ValidationResult,
+)
 from .errors import NONE as SHUTDOWN_NONE
 
 DISABLED = "Disabled"
@@ -21,8 +24,16 @@ T_STEP_X1 = "T_step_X1"
 SWITCH_PHASES = "SwitchPhases"
 REPLUG = "Replug"  # PRE only (P13): entered on the board's legacy EvseReplugStarted
 
+#: index of ``LimitState.eff`` for every state but Idle (the cable limit applies in a session)
+IN_SESSION = 1
+
 STATES = (DISABLED, IDLE, WAIT_AUTH, PREPARE, CHARGING, PAUSED_EV, PAUSED_EVSE, STOPPING, FINISHED,
           T_STEP_EF, T_STEP_X1, SWITCH_PHASES, REPLUG)
+
+#: free service (``disable_authentication``): the manager authorizes itself with HEAD's token (spec §4)
+FREE_SERVICE_TOKEN = ProvidedIdToken(id_token=IdToken(value="FREESERVICE", type=IdTokenType.Local),
+                                     authorization_type=AuthorizationType.RFID)
+FREE_SERVICE_VALIDATION = ValidationResult(authorization_status=AuthorizationStatus.Accepted, tariff_messages=[])
 
 # timers (EM/Charger.hpp)
 LEGACY_WAKEUP_MS = 30_000  # EV stays in B with PWM on -> one F/X1 wake-up (IEC 61851-1 A.5.3)
@@ -74,7 +85,9 @@ class StatesMixin:
             self._start_session()
         self.ev.simple("AuthRequired", self.session_uuid)
         if self.cfg.disable_authentication and not self.authorized:
-            self._authorize_internal(None, None)
+            # free service (spec §4): authorize with HEAD's own token, so the meter's TransactionReq carries
+            # identification_data FREESERVICE / identification_type LOCAL
+            self._authorize_internal(FREE_SERVICE_TOKEN, FREE_SERVICE_VALIDATION)
 
     def _tick_WaitingForAuthentication(self, now):
         if self.errors.shutdown != SHUTDOWN_NONE or not self.ev_plugged_in:
@@ -96,9 +109,11 @@ class StatesMixin:
                 or not self.ev_plugged_in):
             self.state = STOPPING
             return
-        amps = self._current()
-        self._pwm_if_changed(self._duty(amps), amps, now)  # no 5 s rule here
-        if not self.limits.allowed(amps):
+        amps = self.limits.eff[IN_SESSION]
+        duty = self._duty(amps)
+        if duty != self.last_duty:  # no 5 s rule here
+            self._pwm_now(duty, amps, now)
+        if not self._allowed(amps):
             return
         if self.iec_allow:
             self.state = CHARGING
@@ -117,22 +132,27 @@ class StatesMixin:
         self.charged_in_session = True
         self.legacy_wakeup_done = False
         self.iec.allow_power_on(True, self._full_power, now)
-        amps = self._current()
-        self._pwm_if_changed(self._duty(amps), amps, now)
+        amps = self.limits.eff[IN_SESSION]
+        duty = self._duty(amps)
+        if duty != self.last_duty:
+            self._pwm_now(duty, amps, now)
 
     def _tick_Charging(self, now):
         if (self.errors.shutdown != SHUTDOWN_NONE or not self.authorized or not self.transaction_active
                 or not self.ev_plugged_in or self.paused_by_evse or not self.iec_allow):
             self.state = STOPPING
             return
-        amps = self._current()
-        if not self.limits.allowed(amps):
+        amps = self.limits.eff[IN_SESSION]
+        if not self._allowed(amps):
             self.state = STOPPING
             return
-        if self.metering.over_current_due(now):
+        soc = self.soc
+        if (soc.active or soc.tripped) and self.metering.over_current_due(now):
             self._over_current()
             return
-        self._pwm_5s(self._duty(amps), amps, now)
+        duty = self.duty_target = self._duty(amps)  # state_deadline reads it: a held-back change is due
+        if duty != self.last_duty and self.rate.may_update(now):  # the 5 s rule
+            self._pwm_now(duty, amps, now)
 
     # -- ChargingPausedEV --------------------------------------------------------------------------
     def _enter_ChargingPausedEV(self, now):
@@ -142,15 +162,18 @@ class StatesMixin:
         if not self.transaction_active or not self.authorized or not self.ev_plugged_in:
             self.state = STOPPING
             return
-        amps = self._current()
-        if not self.limits.allowed(amps):
+        amps = self.limits.eff[IN_SESSION]
+        if not self._allowed(amps):
             self.state = PAUSED_EVSE
             return
-        if self.metering.over_current_due(now):
+        soc = self.soc
+        if (soc.active or soc.tripped) and self.metering.over_current_due(now):
             self._over_current()
             return
         # re-enables the PWM that StoppingCharging switched off, once 5 s have passed
-        self._pwm_5s(self._duty(amps), amps, now)
+        duty = self.duty_target = self._duty(amps)
+        if duty != self.last_duty and self.rate.may_update(now):
+            self._pwm_now(duty, amps, now)
 
     # -- ChargingPausedEVSE --------------------------------------------------------------------------
     def _enter_ChargingPausedEVSE(self, now):
@@ -177,7 +200,7 @@ class StatesMixin:
         reasons = []
         if fatal:
             reasons.append("Error")
-        if not self.limits.allowed(self._current()):
+        if not self._allowed(self.limits.eff[IN_SESSION]):
             reasons.append("NoEnergy")
         if self.paused_by_evse:
             reasons.append("UserPause")
@@ -204,7 +227,7 @@ class StatesMixin:
         if not self.transaction_active or not self.ev_plugged_in or not self.authorized:
             self.state = FINISHED
         elif (self.errors.shutdown != SHUTDOWN_NONE or self.paused_by_evse
-              or not self.limits.allowed(self._current())):
+              or not self._allowed(self.limits.eff[IN_SESSION])):
             self.state = PAUSED_EVSE
         else:
             self.state = PAUSED_EV
@@ -262,7 +285,7 @@ class StatesMixin:
 
     # -- shared --------------------------------------------------------------------------------------
     def _t_step_ef(self, return_state):
-        amps = self._current()
+        amps = self.limits.eff[IN_SESSION]
         self.t_step_return_state = return_state
         self.t_step_return_duty = self._duty(amps)
         self.t_step_return_amps = amps
@@ -283,16 +306,18 @@ class StatesMixin:
         d = self.INF
         if st == PREPARE:
             # only while the wake-up logic is reachable: power available and the EV still in B
-            if not self.iec_allow and self.limits.allowed(self._current()):
+            if not self.iec_allow and self._allowed(self.limits.eff[IN_SESSION]):
                 d = e + (PAUSED_EV_AFTER_WAKEUP_MS if self.legacy_wakeup_done else LEGACY_WAKEUP_MS)
         elif st == CHARGING or st == PAUSED_EV:
-            amps = self._current()
-            if self._duty(amps) != self.last_duty:
+            # the duty the last tick of this state wanted (every run ends with a tick of the stable state)
+            if self.duty_target != self.last_duty:
                 rate = self.rate
                 d = rate.last_update_ms + rate.interval_ms if rate.has_update else now
-            oc = self.metering.over_current_deadline()
-            if oc < d:
-                d = oc
+            soc = self.soc
+            if soc.active and not soc.tripped:  # metering.over_current_deadline(), inline: every pass asks
+                oc = soc.since_ms + soc.timeout_ms
+                if oc < d:
+                    d = oc
         elif st == T_STEP_EF:
             d = e + (T_STEP_EF_TOTAL_MS if self.t_step_x1_done else T_STEP_EF_F_MS)
         elif st == T_STEP_X1:

@@ -21,6 +21,9 @@ VARS: Dict[str, Any] = INTERFACE_VARS
 
 _ENCODERS = {None: None, "json": codec.encode_json, "msgpack": codec.encode_msgpack}
 
+#: channels beside the interface's vars (not in ``VARS``, no ``get``): the manager's own error events
+EXTRA_CHANNELS = ("errors",)
+
 
 class VarHub:
     """Latest value per var, subscriber lists, and the delivery queue."""
@@ -28,8 +31,10 @@ class VarHub:
     def __init__(self) -> None:
         self.latest: Dict[str, Any] = {}
         self._subs: Dict[str, List[Tuple[Callable[[Any], None], Optional[Callable[[Any], bytes]]]]] = {
-            name: [] for name in VARS}
+            name: [] for name in (*VARS, *EXTRA_CHANNELS)}
         self._outbox: Deque[Tuple[str, Any]] = deque()
+        #: not empty while publications wait for ``deliver`` (the outbox itself)
+        self.pending = self._outbox
         self._delivering = False
         #: every session event ever published, for tests and diagnostics (bounded)
         self.history: Deque[SessionEvents] = deque(maxlen=1024)
@@ -55,6 +60,13 @@ class VarHub:
         (from the shared encoder in :mod:`evsefast.codec`).
         """
         self.check_name(name)
+        return self.subscribe_channel(name, callback, encoding)
+
+    def subscribe_channel(self, name: str, callback: Callable[[Any], None],
+                          encoding: Optional[str] = None) -> Callable[[], None]:
+        """``subscribe`` for a var or one of ``EXTRA_CHANNELS``."""
+        if name not in self._subs:
+            raise KeyError(f"unknown channel {name!r}; channels: {', '.join(self._subs)}")
         if encoding not in _ENCODERS:
             raise ValueError(f"encoding must be None, 'json' or 'msgpack', got {encoding!r}")
         entry = (callback, _ENCODERS[encoding])

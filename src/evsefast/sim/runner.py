@@ -249,7 +249,8 @@ class SessionRunner:
             mgr.authorize_response(tok, res)
         elif name == "set_limit":
             self.limit_A = float(args[0])
-            mgr.enforce_limits(_limits(mgr.config.module_id, self.limit_A))
+            if mgr.ready:  # an energy manager talks to a ready manager only
+                mgr.enforce_limits(_limits(mgr.config.module_id, self.limit_A))
         elif name == "limits":
             mgr.enforce_limits(_limits(mgr.config.module_id, self.limit_A))
         elif name == "fault":
@@ -279,7 +280,7 @@ class SessionRunner:
         actions = self._actions
         t = 0.0
         while t < end_ms:
-            if t >= next_limits:
+            if t >= next_limits and mgr.ready:  # the energy manager answers once the manager is ready
                 next_limits = t + LIMIT_REFRESH_MS
                 self._do("limits", ())
             while actions and actions[0][0] <= t:

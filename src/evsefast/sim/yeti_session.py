@@ -127,12 +127,13 @@ def run_yeti_session(options: SimOptions, port: Optional[str] = None, *, baudrat
                 _, what = pending.pop(0)
                 if what == "authorize":
                     mgr.authorize_response(*_token())
-                elif what == "limits":
+                elif what == "limits" and mgr.ready:
                     mgr.enforce_limits(_limits(mgr.config.module_id, state["limit"]))
                 elif what.startswith("set_limit:"):
                     state["limit"] = float(what.split(":", 1)[1])
-                    mgr.enforce_limits(_limits(mgr.config.module_id, state["limit"]))
-            if t >= next_limits:
+                    if mgr.ready:
+                        mgr.enforce_limits(_limits(mgr.config.module_id, state["limit"]))
+            if t >= next_limits and mgr.ready:  # the energy manager answers once the manager is ready
                 next_limits = t + LIMIT_REFRESH_MS
                 mgr.enforce_limits(_limits(mgr.config.module_id, state["limit"]))
             mgr.tick()

@@ -14,6 +14,7 @@ One module per EVerest type module, everything re-exported here:
 * ``interface``: ``CMDS`` (cmd → arguments/result types) and ``VARS`` (var → type) of the seed interface.
 * ``board``: ``evse_board_support`` types (``HardwareCapabilities``, ``Telemetry``, ...).
 * ``powermeter``: ``Powermeter`` with its units.
+* ``framework_error``: ``ModuleError``, the framework's Error object (raise/clear of the manager's own errors).
 
 Encode/decode/validate with :mod:`evsefast.codec`.
 """
@@ -25,11 +26,14 @@ from .iso15118 import *  # noqa: F401,F403
 from .authorization import *  # noqa: F401,F403
 from .energy import *  # noqa: F401,F403
 from .evse_manager import *  # noqa: F401,F403
+from .framework_error import *  # noqa: F401,F403
 from .interface import CMDS, VARS, CmdSpec, resolve_ref  # noqa: F401
 
-from . import authorization, board, energy, evse_manager, iso15118, powermeter, text_message  # noqa: E402
+from . import (  # noqa: E402
+    authorization, board, energy, evse_manager, framework_error, iso15118, powermeter, text_message,
+)
 
 __all__ = ["CMDS", "CmdSpec", "Message", "StrictMessage", "VARS", "resolve_ref"]
-for _m in (board, powermeter, text_message, iso15118, authorization, energy, evse_manager):
+for _m in (board, powermeter, text_message, iso15118, authorization, energy, evse_manager, framework_error):
     __all__ += list(getattr(_m, "__all__", ()))
 del _m

@@ -110,6 +110,7 @@ class YetiBoard(McuReports, BoardSupport):
         self.keep_alive = None  #: the last KeepAliveLo message
         self.telemetry = None   #: the last Telemetry message (the host ignores it)
         self._flags = set()
+        self._last_error_flags = None
         # link
         self._awaiting_reset = False
         self._reset_deadline = 0.0
@@ -217,6 +218,9 @@ class YetiBoard(McuReports, BoardSupport):
             self._power_cmd = allow
             self._power_suspended = False
             self._send_power(allow)
+            lost = self._link_lost
+        if not allow and lost:
+            self._assume_power_off()
 
     def ac_switch_three_phases_while_charging(self, value: bool) -> None:
         """``set_number_of_phases`` (true = three phases), where the board has it."""
@@ -269,16 +273,35 @@ class YetiBoard(McuReports, BoardSupport):
         log.warning("yeti %s: no keep-alive for %.0f ms: CommunicationFault", self.port, now - last)
         if self.fail_safe:
             self._force_power_off()
+            self._assume_power_off()
         self._raise(COMMUNICATION_FAULT, f"no keep-alive from the board for {now - last:.0f} ms")
         return False
+
+    def _assume_power_off(self) -> None:
+        """Power off was sent while the link is down: no relais_state report can confirm it, and the MCU
+        reports only changes, so none will come when the link returns either. Report ``PowerOff`` now, or
+        the manager waits in StoppingCharging for a confirmation that never arrives."""
+        with self._lock:
+            if self.relay_closed is False:
+                return
+            self.relay_closed = False
+        log.warning("yeti %s: power off sent while the link is down: reporting PowerOff unconfirmed", self.port)
+        self._call("on_bsp_event", BspEvent(event=BspEventKind.PowerOff))
 
     def _link_restored(self) -> None:
         with self._lock:
             if not self._link_lost:
                 return
             self._link_lost = False
+            cp, relay = self.cp_state, self.relay_closed
         log.info("yeti %s: keep-alives are back: CommunicationFault cleared", self.port)
         self._clear(COMMUNICATION_FAULT)
+        # the MCU reports CP and relay states only on change: re-publish what we know, as enable() does,
+        # so the manager can leave its error pause (spec §2.6.3 path (h)) without a replug
+        if cp is not None:
+            self._call("on_bsp_event", BspEvent(event=BspEventKind(cp)))
+        if relay is not None:
+            self._call("on_bsp_event", BspEvent(event=BspEventKind.PowerOn if relay else BspEventKind.PowerOff))
 
     # ------------------------------------------------------------------ sending
     def _send(self, member: str, value=None, **fields) -> bool:

@@ -70,16 +70,21 @@ MESSAGES: Dict[str, Tuple[Tuple[str, int, str], ...]] = {
     ),
 }
 
-#: ErrorFlags member -> EVerest error type raised while the flag is set (edge-triggered).
+#: ErrorFlags member -> EVerest error type raised on the flag's rising edge (names as upstream YetiDriver
+#: ``error_handling`` raises them, each defined in everest-core ``errors/*.yaml``; see bindings/everest/errors.json).
 ERROR_FLAG_TYPES: Dict[str, str] = {
     "diode_fault": "evse_board_support/DiodeFault",
     "rcd_selftest_failed": "ac_rcd/Selftest",
     "rcd_triggered": "evse_board_support/MREC2GroundFailure",
     "ventilation_not_available": "evse_board_support/VentilationNotAvailable",
-    "connector_lock_failed": "connector_lock/ConnectorLockFailed",
+    "connector_lock_failed": "connector_lock/MREC1ConnectorLockFailure",
     "cp_signal_fault": "evse_board_support/MREC14PilotFault",
     "over_current": "evse_board_support/MREC4OverCurrentFailure",
 }
+
+#: errors that stay raised after their flag falls, until the car is unplugged (CP A), as upstream YetiDriver's
+#: ``clear_errors_on_unplug``: a tripped RCD or a failed lock must not let charging resume on its own
+LATCHED_UNTIL_UNPLUG = frozenset(("evse_board_support/MREC2GroundFailure", "connector_lock/MREC1ConnectorLockFailure"))
 
 _SCALARS = {
     "bool": descriptor_pb2.FieldDescriptorProto.TYPE_BOOL,
@@ -223,5 +228,5 @@ def get_profile(profile) -> BoardProfile:
         raise ValueError(f"unknown board profile {profile!r}; known: {', '.join(sorted(PROFILES))}") from None
 
 
-__all__ = ["ADKIT", "BoardProfile", "ENUMS", "ERROR_FLAG_TYPES", "MESSAGES", "PROFILES", "TIDA010939", "YETI",
+__all__ = ["ADKIT", "BoardProfile", "ENUMS", "ERROR_FLAG_TYPES", "LATCHED_UNTIL_UNPLUG", "MESSAGES", "PROFILES", "TIDA010939", "YETI",
            "get_profile"]

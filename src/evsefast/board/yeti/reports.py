@@ -3,7 +3,8 @@
 Each ``_on_<member>`` handles one ``McuToEverest`` member. A value that decoded but makes no
 sense raises ``ValueError``/``TypeError`` inside its handler; ``feed`` drops it and counts it in
 ``invalid_values``, so it never reaches the listener. CP and relay states are published on
-change only, error flags edge-triggered, as the Yeti host does.
+change only, error flags edge-triggered, as the Yeti host does; an RCD trip and a lock failure stay raised
+until the car is unplugged (``LATCHED_UNTIL_UNPLUG``).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from .events import (
     CP_LETTERS, PP_AMPACITY, PP_FAULT_ERROR, SPURIOUS_RESET_ERROR, capabilities_from_keep_alive,
     powermeter_from_message,
 )
-from .profiles import ERROR_FLAG_TYPES
+from .profiles import ERROR_FLAG_TYPES, LATCHED_UNTIL_UNPLUG
 
 log = logging.getLogger("evsefast.board.yeti")
 
@@ -75,6 +76,8 @@ class McuReports:
         if letter == self.cp_state:
             return
         self.cp_state = letter
+        if letter == "A":
+            self._clear_latched()
         if self.fail_safe:
             with self._lock:  # decide and write under the lock: no newer command can be overtaken
                 if letter not in "CD" and self._power_sent:
@@ -112,12 +115,23 @@ class McuReports:
         self.lock_state = int(value)
 
     def _on_error_flags(self, flags) -> None:
+        self._last_error_flags = flags
         for name, error_type in ERROR_FLAG_TYPES.items():
             active = bool(getattr(flags, name))
             if active and error_type not in self._flags:
                 self._flags.add(error_type)
                 self._raise(error_type, f"board error flag {name}")
-            elif not active and error_type in self._flags:
+            elif not active and error_type in self._flags and error_type not in LATCHED_UNTIL_UNPLUG:
+                self._flags.discard(error_type)
+                self._clear(error_type)
+
+    def _clear_latched(self) -> None:
+        """The car was unplugged: clear the latched errors whose flag has fallen (YetiDriver
+        ``clear_errors_on_unplug``); one whose flag is still set stays."""
+        flags = self._last_error_flags
+        for name, error_type in ERROR_FLAG_TYPES.items():
+            if error_type in LATCHED_UNTIL_UNPLUG and error_type in self._flags and not (
+                    flags is not None and getattr(flags, name)):
                 self._flags.discard(error_type)
                 self._clear(error_type)
 

@@ -335,6 +335,9 @@ class VirtualYetiMcu:
         hw.set_allow_power_on(False)
         hw.set_pwm_pct(100.0)  # X1 after boot
         hw.set_enabled(True)   # the Yeti MCU is always enabled
+        # a rebooted MCU drives no relay coil: the contactors are open, whatever was cached before the reset
+        # and before the hardware model's next step reports it
+        self._relay = False
         self.send("reset", reason)
         self._send_state()
 
