@@ -1,9 +1,11 @@
 """Power loss: ``evsefast chargepoint`` SIGKILLed mid-transaction and started again.
 
-The manager persists the open transaction's energy (SQLite, spec/evse_manager.md §2.7(k)); after the
-restart it publishes SessionCancelled{PowerLoss} with that energy, and the charge point sends exactly
-one StopTransaction(PowerLoss) with meterStop = that energy (integer Wh) for the transaction id the
-CSMS assigned (spec/ocpp.md §2.5, MO#174/#227).  2.0.1: TransactionEvent Ended, stoppedReason PowerLoss.
+The manager persists the open transaction (SQLite, spec/evse_manager.md §2.7(k)); after the restart
+it publishes SessionCancelled{PowerLoss} with the billing meter's reading at start-up, and the charge
+point sends exactly one StopTransaction(PowerLoss) with meterStop = that reading (integer Wh) for the
+transaction id the CSMS assigned (spec/ocpp.md §2.5, MO#174/#227).  The simulated station's meter
+keeps its register across the restart, as a real meter does.  2.0.1: TransactionEvent Ended,
+stoppedReason PowerLoss.
 """
 from __future__ import annotations
 
@@ -27,12 +29,19 @@ def _cmd(url: str, state: str, version: str):
 
 
 def _persisted_energy(state: str) -> float:
+    """What the manager persisted for the open transaction (its fallback)."""
     db = sqlite3.connect(os.path.join(state, "CP1", "manager-1.sqlite"))
     try:
         (energy,) = db.execute("SELECT energy_Wh_import FROM session WHERE id = 1").fetchone()
     finally:
         db.close()
     return energy
+
+
+def _meter_register(state: str) -> float:
+    """The simulated meter's register when the process died (what the meter reads at start-up)."""
+    with open(os.path.join(state, "CP1", "meter-1.txt")) as f:
+        return float(f.read())
 
 
 async def _scenario(tmp_path, version: str):
@@ -53,7 +62,9 @@ async def _scenario(tmp_path, version: str):
             proc.send_signal(signal.SIGKILL)
             await proc.wait()
         assert proc.returncode == -signal.SIGKILL
-        energy = _persisted_energy(state)
+        persisted = _persisted_energy(state)
+        energy = round(_meter_register(state))  # the meter publishes whole Wh
+        assert energy >= persisted
         seen_before = len(csms.messages)
         proc = await asyncio.create_subprocess_exec(*_cmd(url, state, version), stdout=asyncio.subprocess.PIPE,
                                                     stderr=asyncio.subprocess.PIPE)
@@ -80,7 +91,7 @@ def test_sigkill_mid_transaction_then_stop_transaction_power_loss_1_6(tmp_path):
         stop = stops[0].payload
         assert stop["reason"] == "PowerLoss"
         assert stop["transaction_id"] == 1  # the id the CSMS gave in StartTransaction.conf
-        assert stop["meter_stop"] == int(round(energy))
+        assert stop["meter_stop"] == energy
         start = csms.of("StartTransaction")[0].payload
         assert stop["meter_stop"] >= start["meter_start"]
         before = [float(v["value"]) for m in csms.messages[:seen_before] if m.action == "MeterValues"
@@ -113,5 +124,5 @@ def test_sigkill_mid_transaction_then_transaction_event_ended_power_loss_2_0_1(t
                 unique.append(m.payload)
         assert [p["seq_no"] for p in unique] == list(range(len(unique)))
         end_value = e["meter_value"][0]["sampled_value"][0]
-        assert end_value["context"] == "Transaction.End" and end_value["value"] == round(energy, 3)
+        assert end_value["context"] == "Transaction.End" and end_value["value"] == energy
     asyncio.run(asyncio.wait_for(main(), 120))

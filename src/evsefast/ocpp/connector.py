@@ -77,6 +77,10 @@ class ConnectorBase:
         self._timeout_handle = None
         self._sampler: Optional[asyncio.Task] = None
         mgr.subscribe("session_event", self._event_any_thread)
+        mgr.subscribe("ready", lambda value: self._in_loop(self._ready_changed, value))
+        # raise and clear of the manager's own errors (Inoperative among them): react at once; the
+        # board's errors that do not make it inoperative are read every second (refresh_fault)
+        mgr.subscribe_errors(lambda _err: self._in_loop(self.refresh_fault))
 
     # -- plumbing ----------------------------------------------------------------------------------
     @property
@@ -84,12 +88,26 @@ class ConnectorBase:
         """The charge point's settings."""
         return self.proto.settings
 
-    def _event_any_thread(self, ev) -> None:
+    def _in_loop(self, fn, *args) -> None:
+        """Run ``fn(*args)`` now if on the event loop's thread, else hand it to the loop."""
         loop = self.proto.loop
         if loop is not None and threading.current_thread() is not self.proto.loop_thread:
-            loop.call_soon_threadsafe(self._event, ev)
+            loop.call_soon_threadsafe(fn, *args)
         else:
-            self._event(ev)
+            fn(*args)
+
+    def _event_any_thread(self, ev) -> None:
+        self._in_loop(self._event, ev)
+
+    @property
+    def ready(self) -> bool:
+        """The manager takes cmds (its start-up is over)."""
+        return bool(self.mgr.get("ready"))
+
+    def _ready_changed(self, value) -> None:
+        if value:  # the start-up limit is 0 A until someone calls enforce_limits
+            self.proto.smart.apply()
+            self.update_status()
 
     def _event(self, ev) -> None:
         try:
@@ -186,7 +204,8 @@ class ConnectorBase:
     def can_authorize(self) -> bool:
         """False once this session's transaction was stopped (a new one needs a replug), or while a
         session is already authorized, faulted or unavailable."""
-        return not (self.stopped_in_session or self.auth is not None or self.fault.faulted or self.unavailable)
+        return self.ready and not (self.stopped_in_session or self.auth is not None or self.fault.faulted
+                                   or self.unavailable)
 
     def apply_authorization(self, info: AuthInfo) -> None:
         """Hand an accepted authorization to the manager (``authorize_response``)."""
@@ -261,7 +280,7 @@ class ConnectorBase:
         """ReserveNow for this connector: Accepted, Faulted, Occupied, Unavailable or Rejected."""
         if self.fault.faulted:
             return "Faulted"
-        if self.unavailable:
+        if self.unavailable or not self.ready:
             return "Unavailable"
         if self.session_active or (self.reservation is not None and self.reservation.id != r.id):
             return "Occupied"

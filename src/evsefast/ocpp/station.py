@@ -1,8 +1,8 @@
 """A simulated charging station for ``evsefast chargepoint``: connectors, cars, an RFID driver, a clock.
 
 Each connector is a :class:`~evsefast.sim.board.SimBoard` (CP waveform physics through the pilot
-kernel, relays, meter) with a :class:`~evsefast.sim.car.SimCar` and an ``EvseManager``.  The car's
-schedule comes from a seed: a pause, plug in, charge for a while (16 or 32 A, 1 or 3 phases), unplug,
+kernel, relays, meter) with a :class:`~evsefast.sim.car.SimCar` and an ``EvseManager``.  The meter's
+register is monotonic and, with a state folder, survives restarts.  The car's schedule comes from a seed: a pause, plug in, charge for a while (16 or 32 A, 1 or 3 phases), unplug,
 again and again.  A driver presents the RFID card ``auth_delay_s`` after each plug-in (unless the
 station waits for remote starts).  Simulated time runs ``speed`` times faster than real time; the
 charge point's timers (heartbeat, sampling) follow it.
@@ -10,14 +10,46 @@ charge point's timers (heartbeat, sampling) follow it.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
 from ..clock import ManualClock
+from ..sim.meter import SimMeter
 
-__all__ = ["SimClock", "Station", "StationOptions", "car_schedule"]
+__all__ = ["RegisterMeter", "SimClock", "Station", "StationOptions", "car_schedule"]
+
+
+class RegisterMeter(SimMeter):
+    """A simulated billing meter whose register survives restarts (a real meter keeps it): it starts
+    at the value saved in ``path`` and saves the register with every sample it publishes."""
+
+    def __init__(self, *, path: Optional[str] = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.path = path
+        self.base_Wh = 0.0
+        if path is not None and os.path.exists(path):
+            try:
+                with open(path) as f:
+                    self.base_Wh = float(f.read().strip() or 0.0)
+            except (OSError, ValueError):
+                self.base_Wh = 0.0
+
+    @property
+    def import_Wh(self) -> float:
+        """The register: the saved start value plus what was imported since."""
+        return self.base_Wh + super().import_Wh
+
+    def sample(self, wall_s: float):
+        """The reading; the register is saved first (write and rename: never half a file)."""
+        if self.path is not None:
+            tmp = self.path + ".tmp"
+            with open(tmp, "w") as f:
+                f.write(repr(self.import_Wh))
+            os.replace(tmp, self.path)
+        return super().sample(wall_s)
 
 
 class SimClock(ManualClock):
@@ -84,6 +116,9 @@ class Station:
             self._rngs.append(rng)
             # a billing meter's register never restarts (OCPP: monotonic, not re-based per session)
             hw = SimHardware(car, seed=rng.randrange(2 ** 31), sample_rate_Hz=rate, reset_meter_on_plugin=False)
+            meter_file = None if opt.state_dir is None else os.path.join(opt.state_dir, f"meter-{k + 1}.txt")
+            hw.meter = RegisterMeter(path=meter_file, noise=hw.meter.noise, rng=random.Random(hw.seed + 1),
+                                     round_Wh=hw.meter.round_Wh)
             board = SimBoard(hw, clock=self.clock)
             store = None
             if opt.state_dir is not None:

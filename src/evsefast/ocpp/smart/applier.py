@@ -129,6 +129,8 @@ class SmartCharging:
         next_change = None
         for i, mgr in enumerate(self.managers):
             cid = i + 1
+            if not mgr.get("ready"):
+                continue  # enforce_limits is a cmd: not before the start-up is over (applied on "ready")
             tx_start = self.tx_start_s(cid)
             limit, phases, nxt = limit_at(self.profiles.values(), cid, now, unit="A", tx_start_s=tx_start,
                                           tx_active=tx_start is not None, voltage_V=VOLTAGE_V)

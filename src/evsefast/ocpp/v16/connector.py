@@ -60,7 +60,7 @@ class Connector16(ConnectorBase):
             return "SuspendedEVSE" if offered is not None and offered < MIN_OFFERED_A else "Preparing"
         if self.session_active:
             return "Finishing" if (self.stopped_in_session or self.timed_out) else "Preparing"
-        if self.unavailable:
+        if self.unavailable or not self.ready:
             return "Unavailable"
         if self.reservation is not None:
             return "Reserved"

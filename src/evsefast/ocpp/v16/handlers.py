@@ -106,7 +106,7 @@ class Handlers16:
     # -- unlock, reset, availability (S16 §5.18, §5.14, §5.2) ----------------------------------------
     def on_unlock(self, connector_id: int, **_):
         c = self.connector(connector_id)
-        if c is None:
+        if c is None or not c.ready:
             return r.UnlockConnector(status="NotSupported")
         # the manager stops a transaction first (UnlockCommand), then unlocks
         return r.UnlockConnector(status="Unlocked" if c.mgr.force_unlock(1) else "NotSupported")

@@ -65,7 +65,7 @@ class Connector201(ConnectorBase):
             return "Faulted"
         if self.plugged:
             return "Occupied"
-        if self.unavailable:
+        if self.unavailable or not self.ready:
             return "Unavailable"
         if self.reservation is not None:
             return "Reserved"

@@ -104,6 +104,8 @@ class Handlers201:
             return r.UnlockConnector(status="UnknownConnector")
         if c.tx is not None and c.auth is not None:
             return r.UnlockConnector(status="OngoingAuthorizedTransaction")  # F05.FR.02
+        if not c.ready:
+            return r.UnlockConnector(status="UnlockFailed")
         return r.UnlockConnector(status="Unlocked" if c.mgr.force_unlock(1) else "UnlockFailed")
 
     # -- reset and availability (B11-B12, G03-G04) ----------------------------------------------------
