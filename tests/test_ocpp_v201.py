@@ -317,3 +317,26 @@ def test_rejected_token_in_transaction_event_response(status):
             await r.csms.wait_for(lambda: any(e[0] == "Ended" for e in events(r)))
             assert events(r)[-1][1:] == ("Deauthorized", "EVConnected", "DeAuthorized")
     run(main())
+
+
+def test_csms_down_at_boot_events_marked_offline_then_delivered_in_order():
+    async def main():
+        settings = dict(QUIET, allow_offline_tx_for_unknown_id=True, meter_sample_interval_s=1)
+        async with Rig("2.0.1", csms=Csms("2.0.1", heartbeat_interval=1), settings=settings,
+                       start_csms=False) as r:
+            h = r.h()
+            h.plug_in()
+            assert await r.cp.present_token(1, "ANY") == "Started"
+            h.cp("C")
+            await asyncio.sleep(0.15)
+            h.cp("A")
+            queued = [m.payload["body"]["seq_no"] for m in r.cp.store.queued()]
+            assert queued == list(range(len(queued))) and len(queued) >= 5
+            await r.csms.start()
+            await r.registered()
+            await r.csms.wait_for("Heartbeat", timeout=5)  # the Accepted interval (1 s at 20x)
+            got = r.csms.of("TransactionEvent")
+            assert [m.payload["seq_no"] for m in got] == queued  # in order, none lost or duplicated
+            assert all(m.payload["offline"] is True for m in got)
+            assert got[0].payload["event_type"] == "Started" and got[-1].payload["event_type"] == "Ended"
+    run(main())

@@ -224,21 +224,25 @@ class ProtocolBase:
                 self.push("Heartbeat", {})
 
     async def _supervise(self) -> None:
-        """Every second: errors that cleared silently, clock-aligned samples."""
+        """Errors that cleared silently (every second), and clock-aligned samples at their time
+        (multiples of ClockAlignedDataInterval from midnight UTC, S16 §3.16.2)."""
         next_aligned = None
         while True:
-            await asyncio.sleep(1.0)
+            interval = self.settings.clock_aligned_interval_s
+            now = self.now_s()
+            if interval <= 0:
+                next_aligned = None
+            elif next_aligned is None or next_aligned - now > interval:
+                next_aligned = now - now % interval + interval
+            elif now >= next_aligned:
+                next_aligned = now - now % interval + interval
+                self.clock_aligned_sample()
+            wait = 1.0
+            if next_aligned is not None:
+                wait = min(wait, max(0.0, next_aligned - now) / self.time_factor + 0.001)
+            await asyncio.sleep(wait)
             for c in self.connectors:
                 c.refresh_fault()
-            interval = self.settings.clock_aligned_interval_s
-            if interval > 0:
-                now = self.now_s()
-                due = now - now % interval
-                if next_aligned is None:
-                    next_aligned = due + interval
-                elif now >= next_aligned:
-                    next_aligned = due + interval
-                    self.clock_aligned_sample()
 
     # -- security (SW A05) ---------------------------------------------------------------------------
     def _security_ok(self, profile: int) -> bool:
