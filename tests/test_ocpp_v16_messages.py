@@ -288,14 +288,14 @@ def test_offline_authorization_rules():
 
 def test_clock_aligned_meter_values():
     async def main():
-        async with Rig(settings=dict(QUIET, clock_aligned_interval_s=900)) as rig:
+        async with Rig(settings=dict(QUIET, clock_aligned_interval_s=60)) as rig:
             h = rig.h()
             h.plug_in()
             await rig.cp.present_token(1, "TAG1")
             h.cp("C")
             await rig.settle()
             await asyncio.sleep(0.05)
-            h.advance(901_000)  # past the next quarter hour (the rig's clock starts at midnight)
+            h.advance(61_000)  # past the next full minute (the rig's clock starts at midnight)
             mv = (await rig.csms.wait_for("MeterValues", timeout=5))[0].payload
             assert mv["transaction_id"] == 1
             assert mv["meter_value"][0]["sampled_value"][0]["context"] == "Sample.Clock"
