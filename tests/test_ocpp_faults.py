@@ -145,10 +145,7 @@ def test_bad_requests_get_a_callerror_and_change_nothing():
     async def main():
         async with Rig(settings=QUIET) as rig:
             h = rig.h()
-            h.plug_in()
-            await rig.cp.present_token(1, "TAG1")
-            h.cp("C")
-            await rig.settle()
+            await rig.charge()
             before = (h.mgr.state, list(rig.csms.actions()), h.mgr.get("enforced_limits"))
             csms = rig.csms
             conn = csms.connections["CP1"]

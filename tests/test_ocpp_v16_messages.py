@@ -180,10 +180,7 @@ def test_reset_stops_transaction_then_registers_again(kind, reason):
     async def main():
         async with Rig(settings=QUIET) as rig:
             h = rig.h()
-            h.plug_in()
-            await rig.cp.present_token(1, "TAG1")
-            h.cp("C")
-            await rig.settle()
+            await rig.charge()
             assert (await rig.csms.call("CP1", "Reset", type=kind)).status == "Accepted"
             await rig.csms.wait_for("BootNotification", 2)
             stops = rig.csms.of("StopTransaction")
@@ -290,10 +287,7 @@ def test_clock_aligned_meter_values():
     async def main():
         async with Rig(settings=dict(QUIET, clock_aligned_interval_s=60)) as rig:
             h = rig.h()
-            h.plug_in()
-            await rig.cp.present_token(1, "TAG1")
-            h.cp("C")
-            await rig.settle()
+            await rig.charge()
             await asyncio.sleep(0.05)
             h.advance(61_000)  # past the next full minute (the rig's clock starts at midnight)
             mv = (await rig.csms.wait_for("MeterValues", timeout=5))[0].payload

@@ -112,10 +112,7 @@ def test_remote_stop_then_unplug_finishing():
     async def main():
         async with Rig(settings=QUIET) as rig:
             h = rig.h()
-            h.plug_in()
-            await rig.cp.present_token(1, "TAG1")
-            h.cp("C")
-            await rig.settle()
+            await rig.charge()
             tid = 1
             bad = await rig.csms.call("CP1", "RemoteStopTransaction", transaction_id=tid + 41)
             assert bad.status == "Rejected"
@@ -137,10 +134,7 @@ def test_local_stop_same_tag_and_other_tag_rejected():
     async def main():
         async with Rig(settings=QUIET) as rig:
             h = rig.h()
-            h.plug_in()
-            await rig.cp.present_token(1, "TAG1")
-            h.cp("C")
-            await rig.settle()
+            await rig.charge()
             assert (await rig.cp.present_token(1, "OTHER")).startswith("Rejected")
             assert await rig.cp.present_token(1, "TAG1") == "Stopped"
             await rig.csms.wait_for("StopTransaction")
@@ -168,10 +162,7 @@ def test_evse_pause_by_zero_amp_profile():
     async def main():
         async with Rig(settings=QUIET) as rig:
             h = rig.h()
-            h.plug_in()
-            await rig.cp.present_token(1, "TAG1")
-            h.cp("C")
-            await rig.settle()
+            await rig.charge()
             assert h.mgr.get("enforced_limits").limits_root_side.ac_max_current_A.value == 32.0  # hw max
             profile = {"charging_profile_id": 5, "stack_level": 0, "charging_profile_purpose": "TxProfile",
                        "charging_profile_kind": "Relative", "charging_schedule": {
@@ -241,10 +232,7 @@ def test_unlock_connector_during_transaction():
     async def main():
         async with Rig(settings=QUIET) as rig:
             h = rig.h()
-            h.plug_in()
-            await rig.cp.present_token(1, "TAG1")
-            h.cp("C")
-            await rig.settle()
+            await rig.charge()
             res = await rig.csms.call("CP1", "UnlockConnector", connector_id=1)
             assert res.status == "Unlocked"
             await rig.csms.wait_for("StopTransaction")
@@ -262,10 +250,7 @@ def test_availability_change_during_transaction_is_scheduled(tmp_path):
         store = tmp_path / "cp.sqlite"
         async with Rig(settings=QUIET, store=store) as rig:
             h = rig.h()
-            h.plug_in()
-            await rig.cp.present_token(1, "TAG1")
-            h.cp("C")
-            await rig.settle()
+            await rig.charge()
             res = await rig.csms.call("CP1", "ChangeAvailability", connector_id=1, type="Inoperative")
             assert res.status == "Scheduled"
             await rig.settle()

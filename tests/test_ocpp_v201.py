@@ -137,10 +137,7 @@ def test_evse_pause_by_zero_amp_profile_and_composite():
     async def main():
         async with rig() as r:
             h = r.h()
-            h.plug_in()
-            await r.cp.present_token(1, "TAG1")
-            h.cp("C")
-            await r.settle()
+            await r.charge()
             tid = r.csms.of("TransactionEvent")[0].payload["transaction_info"]["transaction_id"]
             profile = {"id": 11, "stack_level": 0, "charging_profile_purpose": "TxProfile",
                        "charging_profile_kind": "Relative", "transaction_id": tid, "charging_schedule": [{
@@ -191,10 +188,7 @@ def test_unlock_connector():
             h = r.h()
             bad = await r.csms.call("CP1", "UnlockConnector", evse_id=2, connector_id=1)
             assert bad.status == "UnknownConnector"
-            h.plug_in()
-            await r.cp.present_token(1, "TAG1")
-            h.cp("C")
-            await r.settle()
+            await r.charge()
             busy = await r.csms.call("CP1", "UnlockConnector", evse_id=1, connector_id=1)
             assert busy.status == "OngoingAuthorizedTransaction"  # F05.FR.02
             assert h.mgr.state == "Charging"
@@ -210,10 +204,7 @@ def test_change_availability_during_transaction_is_scheduled():
     async def main():
         async with rig() as r:
             h = r.h()
-            h.plug_in()
-            await r.cp.present_token(1, "TAG1")
-            h.cp("C")
-            await r.settle()
+            await r.charge()
             res = await r.csms.call("CP1", "ChangeAvailability", operational_status="Inoperative",
                                     evse={"id": 1})
             assert res.status == "Scheduled"
@@ -233,10 +224,7 @@ def test_reset_immediate_and_on_idle():
     async def main():
         async with rig() as r:
             h = r.h()
-            h.plug_in()
-            await r.cp.present_token(1, "TAG1")
-            h.cp("C")
-            await r.settle()
+            await r.charge()
             res = await r.csms.call("CP1", "Reset", type="OnIdle")
             assert res.status == "Scheduled"
             assert (await r.csms.call("CP1", "Reset", type="Immediate", evse_id=1)).status == "Rejected"

@@ -76,6 +76,7 @@ class ConnectorBase:
         self.operative = bool(proto.store.get(f"avail.{cid}", True))
         self._timeout_handle = None
         self._sampler: Optional[asyncio.Task] = None
+        self._stale_checked = False
         mgr.subscribe("session_event", self._event_any_thread)
         mgr.subscribe("ready", lambda value: self._in_loop(self._ready_changed, value))
         # raise and clear of the manager's own errors (Inoperative among them): react at once; the
@@ -165,6 +166,9 @@ class ConnectorBase:
             self._reservation_ended()
         self.refresh_fault(update=False)
         self.update_status()
+        if name in ("Enabled", "Disabled") and not self._stale_checked:
+            # the first Enabled/Disabled ends the manager's start-up, after any PowerLoss event
+            self.close_stale_transaction()
 
     def _session_started(self, ev) -> None:
         self.session_active = True
@@ -369,6 +373,10 @@ class ConnectorBase:
 
     def on_sample(self) -> None:
         """A periodic meter sample is due."""
+
+    def close_stale_transaction(self) -> None:
+        """After start-up: end a transaction the manager no longer knows (with PowerLoss)."""
+        self._stale_checked = True
 
     def update_status(self) -> None:
         """Report the connector's status if it changed."""

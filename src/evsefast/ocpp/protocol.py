@@ -24,6 +24,7 @@ from typing import Any, Dict, List, Optional
 from .auth import AuthCache
 from .outbox import Outbox, OutItem
 from .smart.applier import SmartCharging
+from .smart.profile import ProfileError
 
 __all__ = ["ProtocolBase"]
 
@@ -69,6 +70,7 @@ class ProtocolBase:
                              on_dropped=self.on_tx_dropped, time_factor=time_factor)
         self._last_activity = time.monotonic()
         self._tasks: List[asyncio.Task] = []
+        self._pending: Dict[str, Any] = {}
         self.connectors = [self.connector_class(self, i + 1, m) for i, m in enumerate(managers)]
         self.smart = SmartCharging(store, managers, self.now_s, self.tx_start_s, time_factor=time_factor,
                                    phase_switching=lambda: settings.connector_switch_3to1_phase_supported)
@@ -243,6 +245,22 @@ class ProtocolBase:
             await asyncio.sleep(wait)
             for c in self.connectors:
                 c.refresh_fault()
+
+    # -- shared by the request handlers --------------------------------------------------------------
+    def _stash(self, action: str, value: Any) -> None:
+        """Keep what an ``on_*`` handler decided for its ``after_*`` handler."""
+        self._pending[action] = value
+
+    def _take(self, action: str) -> Any:
+        return self._pending.pop(action, None)
+
+    def _check_profile(self, profile) -> None:
+        """``ProfileError`` unless a new profile fits this charge point's limits."""
+        s = self.settings
+        profile.check(max_stack_level=s.charge_profile_max_stack_level, max_periods=s.charging_schedule_max_periods,
+                      connectors=len(self.connectors))
+        if profile.id not in self.smart.profiles and len(self.smart.profiles) >= s.max_charging_profiles_installed:
+            raise ProfileError("too many profiles installed")
 
     # -- security (SW A05) ---------------------------------------------------------------------------
     def _security_ok(self, profile: int) -> bool:

@@ -386,6 +386,16 @@ class Rig:
         await self.csms.wait_for(lambda: self.cp.registration == "Accepted", timeout=timeout)
         await self.settle()
 
+    async def charge(self, connector_id: int = 1, id_tag: str = "TAG1") -> str:
+        """Plug in, present ``id_tag``, the EV draws (C), everything delivered; returns what
+        ``present_token`` said."""
+        h = self.h(connector_id)
+        h.plug_in()
+        said = await self.cp.present_token(connector_id, id_tag)
+        h.cp("C")
+        await self.settle()
+        return said
+
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until the outbox is empty and no request is being handled."""
         proto = self.cp.proto

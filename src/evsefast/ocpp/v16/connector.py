@@ -39,14 +39,7 @@ class Connector16(ConnectorBase):
         self.tx: Optional[Dict[str, Any]] = proto.store.open_txs().get(cid)
         self.stop_id_tag: Optional[str] = None
         self.last_status: Optional[tuple] = None
-        self._stale_checked = False
 
-    def on_event(self, ev) -> None:
-        """As the base; the first Enabled/Disabled ends the start-up (after any PowerLoss event)."""
-        super().on_event(ev)
-        if ev.event.value in ("Enabled", "Disabled") and not self._stale_checked:
-            self._stale_checked = True
-            self.close_stale_transaction()
 
     # -- status ------------------------------------------------------------------------------------
     def status(self) -> str:

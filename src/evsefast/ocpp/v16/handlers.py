@@ -46,15 +46,6 @@ _UNIT = {"A": "A", "W": "W"}
 class Handlers16:
     """The CSMS-initiated operations of an OCPP 1.6J charge point."""
 
-    _pending: Dict[str, Any]
-
-    def _stash(self, action: str, value: Any) -> None:
-        if not hasattr(self, "_pending"):
-            self._pending = {}
-        self._pending[action] = value
-
-    def _take(self, action: str) -> Any:
-        return getattr(self, "_pending", {}).pop(action, None)
 
     # -- remote start / stop (S16 §5.11, §5.12) ------------------------------------------------------
     def on_remote_start(self, id_tag: str, connector_id: Optional[int] = None, charging_profile=None, **_):
@@ -192,13 +183,6 @@ class Handlers16:
         return r.DataTransfer(status="UnknownVendorId")
 
     # -- smart charging (S16 §5.5, §5.7, §5.16) -----------------------------------------------------
-    def _check_profile(self, profile) -> None:
-        s = self.settings
-        profile.check(max_stack_level=s.charge_profile_max_stack_level, max_periods=s.charging_schedule_max_periods,
-                      connectors=len(self.connectors))
-        if profile.id not in self.smart.profiles and len(self.smart.profiles) >= s.max_charging_profiles_installed:
-            raise ProfileError("too many profiles installed")
-
     def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: Dict[str, Any], **_):
         reject = r.SetChargingProfile(status="Rejected")
         try:

@@ -56,7 +56,6 @@ class Connector201(ConnectorBase):
         self.tx: Optional[Dict[str, Any]] = proto.store.open_txs().get(cid)
         self.last_status: Optional[str] = None
         self._timeout_end = False
-        self._stale_checked = False
 
     # -- status ------------------------------------------------------------------------------------
     def status(self) -> str:
@@ -83,11 +82,6 @@ class Connector201(ConnectorBase):
             self.last_status = st
             self.proto.push("StatusNotification", self.status_payload())
 
-    def on_event(self, ev) -> None:
-        """As the base; the first Enabled/Disabled ends the start-up (after any PowerLoss event)."""
-        super().on_event(ev)
-        if ev.event.value in ("Enabled", "Disabled") and not self._stale_checked:
-            self.close_stale_transaction()
 
     # -- TransactionEvent --------------------------------------------------------------------------
     def _meter(self, setting: str, context: str, energy_override: Optional[float] = None):

@@ -41,14 +41,6 @@ _PURPOSE = {"ChargingStationMaxProfile": "Max", "ChargingStationExternalConstrai
 class Handlers201:
     """The CSMS-initiated operations of an OCPP 2.0.1 charging station."""
 
-    def _stash(self, action: str, value: Any) -> None:
-        if not hasattr(self, "_pending"):
-            self._pending = {}
-        self._pending[action] = value
-
-    def _take(self, action: str) -> Any:
-        return getattr(self, "_pending", {}).pop(action, None)
-
     # -- remote control (F01-F03) ---------------------------------------------------------------------
     def on_request_start(self, id_token: Dict[str, Any], remote_start_id: int, evse_id: Optional[int] = None,
                          charging_profile=None, **_):
@@ -162,13 +154,6 @@ class Handlers201:
         return r.CancelReservation(status="Rejected")
 
     # -- smart charging (K01, K10, K08) ---------------------------------------------------------------
-    def _check_profile(self, profile) -> None:
-        s = self.settings
-        profile.check(max_stack_level=s.charge_profile_max_stack_level, max_periods=s.charging_schedule_max_periods,
-                      connectors=len(self.connectors))
-        if profile.id not in self.smart.profiles and len(self.smart.profiles) >= s.max_charging_profiles_installed:
-            raise ProfileError("too many profiles installed")
-
     def on_set_charging_profile(self, evse_id: int, charging_profile: Dict[str, Any], **_):
         reject = r.SetChargingProfile(status="Rejected")
         try:
