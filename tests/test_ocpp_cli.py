@@ -114,3 +114,29 @@ def test_bad_arguments_exit_2_naming_the_argument(argv, where):
     err = io.StringIO()
     assert chargepoint(argv, stdout=io.StringIO(), stderr=err) == 2
     assert where in err.getvalue()
+
+
+def test_chargepoint_on_a_yeti_board(tmp_path, no_serial_leaks):
+    """--board yeti: the Yeti serial driver on a pty, a virtual Yeti MCU with a car behind it."""
+    from evsefast.board.yeti.virtual import VirtualYetiMcu
+
+    mcu = VirtualYetiMcu(car="sleep 1;iec_wait_pwr_ready;sleep 1;draw_power_regulated 16,3;sleep 600;unplug",
+                         seed=1).start()
+
+    async def main():
+        async with Csms("1.6") as csms:
+            out = io.StringIO()
+            code = await asyncio.get_running_loop().run_in_executor(None, lambda: chargepoint(
+                ["--csms", csms.url("YETI1"), "--board", "yeti", "--port", mcu.port_path, "--duration", "5",
+                 "--state", str(tmp_path), "--config", "MeterValueSampleInterval=1"], stdout=out))
+            return csms, code, out.getvalue()
+    try:
+        csms, code, text = asyncio.run(main())
+    finally:
+        mcu.stop()
+    assert code == 0
+    assert '"identity": "YETI1"' in text
+    assert csms.of("StartTransaction")[0].payload["id_tag"] == "EVSEFAST0001"
+    assert csms.statuses(1)[:3] == ["Available", "Preparing", "Charging"]
+    assert csms.of("MeterValues")
+    assert (tmp_path / "ocpp.sqlite").exists() and (tmp_path / "manager-1.sqlite").exists()
