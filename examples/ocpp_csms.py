@@ -28,37 +28,45 @@ TX_IDS = itertools.count(1)
 
 
 def now() -> str:
+    """The time now as OCPP text."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def show(cp_id: str, action: str, payload: dict) -> None:
+    """Print one message from a charge point."""
     print(f"{cp_id} -> {action} {json.dumps(payload, default=str, separators=(',', ':'))}", flush=True)
 
 
 class ChargePoint16(ocpp.v16.ChargePoint):
+    """The CSMS side of one OCPP 1.6J connection."""
     stop_after = None
 
     @on("BootNotification")
     def boot(self, **kw):
+        """Print and answer the charge point's boot."""
         show(self.id, "BootNotification", kw)
         return result16.BootNotification(current_time=now(), interval=300, status="Accepted")
 
     @on("Heartbeat")
     def heartbeat(self, **kw):
+        """Print and answer the charge point's heartbeat."""
         return result16.Heartbeat(current_time=now())
 
     @on("StatusNotification")
     def status(self, **kw):
+        """Print and answer the charge point's status."""
         show(self.id, "StatusNotification", kw)
         return result16.StatusNotification()
 
     @on("Authorize")
     def authorize(self, **kw):
+        """Print and answer the charge point's authorize."""
         show(self.id, "Authorize", kw)
         return result16.Authorize(id_tag_info={"status": "Accepted"})
 
     @on("StartTransaction")
     def start_transaction(self, **kw):
+        """Print and answer the charge point's start transaction."""
         tx = next(TX_IDS)
         show(self.id, "StartTransaction", dict(kw, assigned_transaction_id=tx))
         if self.stop_after is not None:
@@ -66,6 +74,7 @@ class ChargePoint16(ocpp.v16.ChargePoint):
         return result16.StartTransaction(transaction_id=tx, id_tag_info={"status": "Accepted"})
 
     def remote_stop(self, tx: int) -> None:
+        """Stop transaction ``tx`` from the CSMS."""
         async def stop():
             res = await self.call(call16.RemoteStopTransaction(transaction_id=tx))
             print(f"{self.id} <- RemoteStopTransaction {tx}: {res.status if res else 'error'}", flush=True)
@@ -73,39 +82,47 @@ class ChargePoint16(ocpp.v16.ChargePoint):
 
     @on("StopTransaction")
     def stop_transaction(self, **kw):
+        """Print and answer the charge point's stop transaction."""
         show(self.id, "StopTransaction", {k: v for k, v in kw.items() if k != "transaction_data"})
         return result16.StopTransaction()
 
     @on("MeterValues")
     def meter_values(self, **kw):
+        """Print and answer the charge point's meter values."""
         show(self.id, "MeterValues", kw)
         return result16.MeterValues()
 
 
 class ChargePoint201(ocpp.v201.ChargePoint):
+    """The CSMS side of one OCPP 2.0.1 connection."""
     stop_after = None
 
     @on("BootNotification")
     def boot(self, **kw):
+        """Print and answer the charge point's boot."""
         show(self.id, "BootNotification", kw)
         return result201.BootNotification(current_time=now(), interval=300, status="Accepted")
 
     @on("Heartbeat")
     def heartbeat(self, **kw):
+        """Print and answer the charge point's heartbeat."""
         return result201.Heartbeat(current_time=now())
 
     @on("StatusNotification")
     def status(self, **kw):
+        """Print and answer the charge point's status."""
         show(self.id, "StatusNotification", kw)
         return result201.StatusNotification()
 
     @on("Authorize")
     def authorize(self, **kw):
+        """Print and answer the charge point's authorize."""
         show(self.id, "Authorize", kw)
         return result201.Authorize(id_token_info={"status": "Accepted"})
 
     @on("TransactionEvent")
     def transaction_event(self, **kw):
+        """Print and answer the charge point's transaction event."""
         show(self.id, "TransactionEvent", kw)
         if kw["event_type"] == "Started" and self.stop_after is not None:
             tx = kw["transaction_info"]["transaction_id"]
@@ -115,6 +132,7 @@ class ChargePoint201(ocpp.v201.ChargePoint):
         return result201.TransactionEvent()
 
     def remote_stop(self, tx: str) -> None:
+        """Stop transaction ``tx`` from the CSMS."""
         async def stop():
             res = await self.call(call201.RequestStopTransaction(transaction_id=tx))
             print(f"{self.id} <- RequestStopTransaction {tx}: {res.status if res else 'error'}", flush=True)
@@ -122,11 +140,13 @@ class ChargePoint201(ocpp.v201.ChargePoint):
 
     @on("MeterValues")
     def meter_values(self, **kw):
+        """Print and answer the charge point's meter values."""
         show(self.id, "MeterValues", kw)
         return result201.MeterValues()
 
 
 async def main() -> None:
+    """Parse the arguments and serve."""
     p = argparse.ArgumentParser(description="a tiny CSMS built with the ocpp package")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=9000)

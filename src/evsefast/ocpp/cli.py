@@ -34,6 +34,7 @@ exit codes: 0 done, 2 bad arguments
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:
+        """Raise ``UsageError`` (exit 2) instead of exiting inside argparse."""
         from ..cli import UsageError
         raise UsageError(f"{self.prog}: {message}")
 

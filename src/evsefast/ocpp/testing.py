@@ -63,43 +63,51 @@ class _Mixin:
 class _Csms16(_Mixin, ocpp.v16.ChargePoint):
     @on("BootNotification")
     def boot(self, **kw):
+        """Record and answer the boot request."""
         self._rec("BootNotification", kw)
         return res16.BootNotification(current_time=iso(time.time()), interval=self.csms.heartbeat_interval,
                                       status=self.csms._next_boot_status())
 
     @on("Heartbeat")
     def heartbeat(self, **kw):
+        """Record and answer the heartbeat request."""
         self._rec("Heartbeat", kw)
         return res16.Heartbeat(current_time=iso(time.time()))
 
     @on("StatusNotification")
     def status(self, **kw):
+        """Record and answer the status request."""
         self._rec("StatusNotification", kw)
         return res16.StatusNotification()
 
     @on("Authorize")
     def authorize(self, id_tag, **kw):
+        """Record and answer the authorize request."""
         self._rec("Authorize", dict(kw, id_tag=id_tag))
         return res16.Authorize(id_tag_info=self.csms._id_tag_info(id_tag))
 
     @on("StartTransaction")
     def start_tx(self, id_tag, **kw):
+        """Record and answer the start tx request."""
         self._rec("StartTransaction", dict(kw, id_tag=id_tag))
         return res16.StartTransaction(transaction_id=next(self.csms._tx_ids),
                                       id_tag_info=self.csms._id_tag_info(id_tag))
 
     @on("StopTransaction")
     def stop_tx(self, **kw):
+        """Record and answer the stop tx request."""
         self._rec("StopTransaction", kw)
         return res16.StopTransaction()
 
     @on("MeterValues")
     def meter_values(self, **kw):
+        """Record and answer the meter values request."""
         self._rec("MeterValues", kw)
         return res16.MeterValues()
 
     @on("DataTransfer")
     def data_transfer(self, **kw):
+        """Record and answer the data transfer request."""
         self._rec("DataTransfer", kw)
         return res16.DataTransfer(status="UnknownVendorId")
 
@@ -107,27 +115,32 @@ class _Csms16(_Mixin, ocpp.v16.ChargePoint):
 class _Csms201(_Mixin, ocpp.v201.ChargePoint):
     @on("BootNotification")
     def boot(self, **kw):
+        """Record and answer the boot request."""
         self._rec("BootNotification", kw)
         return res201.BootNotification(current_time=iso(time.time()), interval=self.csms.heartbeat_interval,
                                        status=self.csms._next_boot_status())
 
     @on("Heartbeat")
     def heartbeat(self, **kw):
+        """Record and answer the heartbeat request."""
         self._rec("Heartbeat", kw)
         return res201.Heartbeat(current_time=iso(time.time()))
 
     @on("StatusNotification")
     def status(self, **kw):
+        """Record and answer the status request."""
         self._rec("StatusNotification", kw)
         return res201.StatusNotification()
 
     @on("Authorize")
     def authorize(self, id_token, **kw):
+        """Record and answer the authorize request."""
         self._rec("Authorize", dict(kw, id_token=id_token))
         return res201.Authorize(id_token_info={"status": self.csms._status_of(id_token["id_token"])})
 
     @on("TransactionEvent")
     def transaction_event(self, **kw):
+        """Record and answer the transaction event request."""
         self._rec("TransactionEvent", kw)
         tok = kw.get("id_token")
         if tok is None:
@@ -136,11 +149,13 @@ class _Csms201(_Mixin, ocpp.v201.ChargePoint):
 
     @on("MeterValues")
     def meter_values(self, **kw):
+        """Record and answer the meter values request."""
         self._rec("MeterValues", kw)
         return res201.MeterValues()
 
     @on("NotifyEvent")
     def notify_event(self, **kw):
+        """Record and answer the notify event request."""
         self._rec("NotifyEvent", kw)
         return res201.NotifyEvent()
 

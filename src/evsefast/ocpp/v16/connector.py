@@ -80,10 +80,12 @@ class Connector16(ConnectorBase):
 
     # -- transaction -------------------------------------------------------------------------------
     def on_plugged(self) -> None:
+        """The EV is plugged in (AuthRequired)."""
         if self.auth is not None and self.tx is None:
             self.tx_begin()
 
     def on_authorized(self) -> None:
+        """An authorization was applied to an open session (the EV was plugged in first)."""
         if self.plugged and self.tx is None:
             self.tx_begin()
 
@@ -132,15 +134,18 @@ class Connector16(ConnectorBase):
         proto.smart.end_transaction(self.cid)
 
     def on_cancelled(self, reason: str, energy_Wh_import: float, t_s: float) -> None:
+        """The manager's transaction was stopped (SessionCancelled)."""
         self.tx_end(reason, energy_Wh_import, t_s)
 
     def on_finished(self, energy_Wh_import: float, t_s: float) -> None:
+        """The session ended (unplug, or a withdrawn authorization)."""
         if self.tx is not None:
             self.tx_end("EVDisconnected", energy_Wh_import, t_s)
         else:
             self.proto.smart.end_transaction(self.cid)  # a RemoteStart's TxProfile never used
 
     def on_power_loss(self, uuid: str, reason: str, energy_Wh_import: float, t_s: float) -> None:
+        """A transaction open at power loss was closed by the manager at start-up."""
         if self.tx is not None and self.tx.get("uuid") == uuid:
             self.tx_end(reason, energy_Wh_import, t_s)
 

@@ -49,6 +49,7 @@ class Handlers16:
 
     # -- remote start / stop (S16 §5.11, §5.12) ------------------------------------------------------
     def on_remote_start(self, id_tag: str, connector_id: Optional[int] = None, charging_profile=None, **_):
+        """Answer RemoteStartTransaction."""
         reject = r.RemoteStartTransaction(status="Rejected")
         if self.registration != "Accepted":
             return reject
@@ -74,6 +75,7 @@ class Handlers16:
         return r.RemoteStartTransaction(status="Accepted")
 
     def after_remote_start(self, **_):
+        """Act on an accepted RemoteStartTransaction (its answer is on the wire)."""
         pending = self._take("RemoteStartTransaction")
         if pending is None:
             return
@@ -83,6 +85,7 @@ class Handlers16:
         self.start_remote(c, id_tag)
 
     def on_remote_stop(self, transaction_id: int, **_):
+        """Answer RemoteStopTransaction."""
         for c in self.connectors:
             if c.tx is not None and self.csms_tx_id(c) == transaction_id:
                 self._stash("RemoteStopTransaction", c)
@@ -90,12 +93,14 @@ class Handlers16:
         return r.RemoteStopTransaction(status="Rejected")
 
     def after_remote_stop(self, **_):
+        """Act on an accepted RemoteStopTransaction (its answer is on the wire)."""
         c = self._take("RemoteStopTransaction")
         if c is not None:
             c.mgr.stop_transaction({"reason": "Remote"})
 
     # -- unlock, reset, availability (S16 §5.18, §5.14, §5.2) ----------------------------------------
     def on_unlock(self, connector_id: int, **_):
+        """Answer UnlockConnector."""
         c = self.connector(connector_id)
         if c is None or not c.ready:
             return r.UnlockConnector(status="NotSupported")
@@ -103,15 +108,18 @@ class Handlers16:
         return r.UnlockConnector(status="Unlocked" if c.mgr.force_unlock(1) else "NotSupported")
 
     def on_reset(self, type: str, **_):  # noqa: A002 - the payload's field name
+        """Answer Reset."""
         self._stash("Reset", type)
         return r.Reset(status="Accepted")
 
     def after_reset(self, **_):
+        """Act on an accepted Reset (its answer is on the wire)."""
         kind = self._take("Reset")
         if kind is not None:
             self.begin_reset("HardReset" if kind == "Hard" else "SoftReset", kind)
 
     def on_change_availability(self, connector_id: int, type: str, **_):  # noqa: A002
+        """Answer ChangeAvailability."""
         operative = type == "Operative"
         if connector_id == 0:
             self.cp_operative = operative
@@ -137,6 +145,7 @@ class Handlers16:
         return out
 
     def on_get_configuration(self, key=None, **_):
+        """Answer GetConfiguration."""
         entries = self._config_entries()
         if not key:
             return r.GetConfiguration(configuration_key=entries)
@@ -146,6 +155,7 @@ class Handlers16:
         return r.GetConfiguration(configuration_key=known or None, unknown_key=unknown or None)
 
     def on_change_configuration(self, key: str, value: str, **_):
+        """Answer ChangeConfiguration."""
         name = KEYS.get(key)
         if name is None:
             status = "Rejected" if key in STATIC or key == "NumberOfConnectors" else "NotSupported"
@@ -167,6 +177,7 @@ class Handlers16:
         return r.ChangeConfiguration(status="Accepted")
 
     def after_change_configuration(self, **_):
+        """Act on an accepted ChangeConfiguration (its answer is on the wire)."""
         name = self._take("ChangeConfiguration")
         if name is not None and self.link is not None:
             self.apply_security()
@@ -174,16 +185,19 @@ class Handlers16:
         return None
 
     def on_clear_cache(self, **_):
+        """Answer ClearCache."""
         if not self.settings.authorization_cache_enabled:
             return r.ClearCache(status="Rejected")
         self.cache.clear()
         return r.ClearCache(status="Accepted")
 
     def on_data_transfer(self, vendor_id: str, **_):
+        """Answer DataTransfer."""
         return r.DataTransfer(status="UnknownVendorId")
 
     # -- smart charging (S16 §5.5, §5.7, §5.16) -----------------------------------------------------
     def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: Dict[str, Any], **_):
+        """Answer SetChargingProfile."""
         reject = r.SetChargingProfile(status="Rejected")
         try:
             profile = parse_profile_16(connector_id, cs_charging_profiles)
@@ -203,12 +217,14 @@ class Handlers16:
     def on_clear_charging_profile(self, id: Optional[int] = None, connector_id: Optional[int] = None,  # noqa: A002
                                   charging_profile_purpose: Optional[str] = None, stack_level: Optional[int] = None,
                                   **_):
+        """Answer ClearChargingProfile."""
         purpose = None if charging_profile_purpose is None else _PURPOSE.get(charging_profile_purpose, "?")
         n = self.smart.clear(id, connector_id, purpose, stack_level)
         return r.ClearChargingProfile(status="Accepted" if n else "Unknown")
 
     def on_get_composite_schedule(self, connector_id: int, duration: int, charging_rate_unit: Optional[str] = None,
                                   **_):
+        """Answer GetCompositeSchedule."""
         unit = _UNIT.get(charging_rate_unit or "A")
         if connector_id < 0 or connector_id > len(self.connectors) or unit is None:
             return r.GetCompositeSchedule(status="Rejected")
@@ -227,6 +243,7 @@ class Handlers16:
     # -- reservations (S16 §5.13, §5.4) -------------------------------------------------------------
     def on_reserve_now(self, connector_id: int, expiry_date: str, id_tag: str, reservation_id: int,
                        parent_id_tag: Optional[str] = None, **_):
+        """Answer ReserveNow."""
         if connector_id == 0 and not self.settings.reserve_connector_zero_supported:
             return r.ReserveNow(status="Rejected")
         c = self.connector(connector_id)
@@ -243,6 +260,7 @@ class Handlers16:
         return r.ReserveNow(status=status)
 
     def on_cancel_reservation(self, reservation_id: int, **_):
+        """Answer CancelReservation."""
         for c in self.connectors:
             if c.reservation is not None and c.reservation.id == reservation_id:
                 c.cancel_reservation()
@@ -251,6 +269,7 @@ class Handlers16:
 
     # -- trigger (S16 §5.17) ------------------------------------------------------------------------
     def on_trigger_message(self, requested_message: str, connector_id: Optional[int] = None, **_):
+        """Answer TriggerMessage."""
         if requested_message in ("DiagnosticsStatusNotification", "FirmwareStatusNotification"):
             return r.TriggerMessage(status="NotImplemented")
         if connector_id is not None and self.connector(connector_id) is None and connector_id != 0:
@@ -263,6 +282,7 @@ class Handlers16:
         return r.TriggerMessage(status="Accepted")
 
     def after_trigger_message(self, **_):
+        """Act on an accepted TriggerMessage (its answer is on the wire)."""
         pending = self._take("TriggerMessage")
         if pending is None:
             return None

@@ -38,6 +38,7 @@ class Protocol16(Handlers16, ProtocolBase):
 
     # -- registration and statuses -----------------------------------------------------------------
     def boot_message(self):
+        """``(action, payload)`` of the BootNotification."""
         info = self.info
         body = {"charge_point_vendor": info.get("vendor", "evsefast")[:20],
                 "charge_point_model": info.get("model", "evsefast")[:20]}
@@ -53,6 +54,7 @@ class Protocol16(Handlers16, ProtocolBase):
                 "status": "Available" if self.cp_operative else "Unavailable", "timestamp": iso(self.now_s())}
 
     def send_all_statuses(self) -> None:
+        """Queue the current status of the charge point and every connector."""
         msgs = [self.cp_status_payload()]
         for c in self.connectors:
             c.refresh_fault(update=False)
@@ -62,6 +64,7 @@ class Protocol16(Handlers16, ProtocolBase):
             self.push("StatusNotification", m, front=True)
 
     def on_loop_started(self) -> None:
+        """The event loop is known (timers can be armed)."""
         for c in self.connectors:
             if c.mgr.get("ready"):  # started before us: its power-loss event is gone
                 c.close_stale_transaction()
@@ -69,11 +72,13 @@ class Protocol16(Handlers16, ProtocolBase):
             c.update_status()
 
     def clock_aligned_sample(self) -> None:
+        """A clock-aligned meter sample is due (ClockAlignedDataInterval)."""
         for c in self.connectors:
             c.aligned_sample()
 
     # -- the outbox --------------------------------------------------------------------------------
     def resolve(self, item: OutItem) -> Dict[str, Any]:
+        """The payload to send for a queued message."""
         p = item.payload
         if "body" not in p or "ref" not in p:
             return p
@@ -85,6 +90,7 @@ class Protocol16(Handlers16, ProtocolBase):
         return body
 
     def on_tx_result(self, item: OutItem, result: Any) -> None:
+        """The CSMS confirmed a transaction message."""
         if item.action == "StartTransaction":
             local = item.payload["ref"]
             self.store.map_tx(local, int(result.transaction_id))
@@ -101,6 +107,7 @@ class Protocol16(Handlers16, ProtocolBase):
             self.store.forget_tx_map(c.tx["local_id"] for c in self.connectors if c.tx is not None)
 
     def on_tx_dropped(self, item: OutItem) -> None:
+        """A transaction message was given up after its attempts."""
         if item.action == "StartTransaction":
             self.store.map_tx(item.payload["ref"], -1)  # E16 §3.18: the rest goes with transactionId -1
 

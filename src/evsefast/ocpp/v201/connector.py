@@ -128,6 +128,7 @@ class Connector201(ConnectorBase):
         return "RemoteStart" if self.auth is not None and self.auth.remote else "Authorized"
 
     def on_session_started(self, by_auth: bool) -> None:
+        """A session opened (``by_auth``: by the authorization this connector applied)."""
         self._timeout_end = False
         self.tx = {"id": self.session_uuid[:36], "seq": 0, "start_s": self.proto.now_s(), "last_Wh": self.energy_Wh()}
         self.proto.stats.transactions += 1
@@ -141,19 +142,23 @@ class Connector201(ConnectorBase):
         self.proto.smart.apply()
 
     def on_plugged(self) -> None:
+        """The EV is plugged in (AuthRequired)."""
         if self.tx is not None and not self.tx.get("plug_sent"):
             self.tx["plug_sent"] = True
             self.send_event("Updated", "CablePluggedIn", charging_state="EVConnected")
 
     def on_authorized(self) -> None:
+        """An authorization was applied to an open session (the EV was plugged in first)."""
         if self.tx is not None:
             self.send_event("Updated", self._auth_trigger(), id_token=True)
 
     def on_charging_state(self, state: str) -> None:
+        """Charging, SuspendedEV or SuspendedEVSE."""
         if self.tx is not None:
             self.send_event("Updated", "ChargingStateChanged", charging_state=state)
 
     def on_sample(self) -> None:
+        """A periodic meter sample is due."""
         if self.tx is not None:
             self.tx["last_Wh"] = self.energy_Wh()
             meter = self._meter("sampled_data", "Sample.Periodic")
@@ -186,9 +191,11 @@ class Connector201(ConnectorBase):
         self.proto.smart.end_transaction(self.cid)
 
     def on_cancelled(self, reason: str, energy_Wh_import: float, t_s: float) -> None:
+        """The manager's transaction was stopped (SessionCancelled)."""
         self.end_tx(reason, energy_Wh_import, t_s)
 
     def on_finished(self, energy_Wh_import: float, t_s: float) -> None:
+        """The session ended (unplug, or a withdrawn authorization)."""
         if self.tx is not None:
             self.plugged = False
             if self._timeout_end:
@@ -199,9 +206,11 @@ class Connector201(ConnectorBase):
             self.proto.smart.end_transaction(self.cid)
 
     def on_connection_timeout(self) -> None:
+        """ConnectionTimeOut expired for an authorization without plug-in (before the withdrawal)."""
         self._timeout_end = True
 
     def on_power_loss(self, uuid: str, reason: str, energy_Wh_import: float, t_s: float) -> None:
+        """A transaction open at power loss was closed by the manager at start-up."""
         if self.tx is not None and self.tx["id"] == uuid[:36]:
             self.plugged = False
             self.end_tx(reason, energy_Wh_import, t_s)

@@ -44,6 +44,7 @@ class Handlers201:
     # -- remote control (F01-F03) ---------------------------------------------------------------------
     def on_request_start(self, id_token: Dict[str, Any], remote_start_id: int, evse_id: Optional[int] = None,
                          charging_profile=None, **_):
+        """Answer RequestStartTransaction."""
         reject = r.RequestStartTransaction(status="Rejected")
         if self.registration != "Accepted":
             return reject
@@ -70,6 +71,7 @@ class Handlers201:
         return r.RequestStartTransaction(status="Accepted", transaction_id=tid)
 
     def after_request_start(self, **_):
+        """Act on an accepted RequestStartTransaction (its answer is on the wire)."""
         pending = self._take("RequestStartTransaction")
         if pending is None:
             return None
@@ -79,6 +81,7 @@ class Handlers201:
         return self.start_remote(c, tag, token_type, remote_start_id)
 
     def on_request_stop(self, transaction_id: str, **_):
+        """Answer RequestStopTransaction."""
         for c in self.connectors:
             if c.tx is not None and c.tx["id"] == transaction_id:
                 self._stash("RequestStopTransaction", c)
@@ -86,11 +89,13 @@ class Handlers201:
         return r.RequestStopTransaction(status="Rejected")
 
     def after_request_stop(self, **_):
+        """Act on an accepted RequestStopTransaction (its answer is on the wire)."""
         c = self._take("RequestStopTransaction")
         if c is not None and not c.mgr.stop_transaction({"reason": "Remote"}):
             c.stop_untransacted()
 
     def on_unlock(self, evse_id: int, connector_id: int, **_):
+        """Answer UnlockConnector."""
         c = self.connector(evse_id)
         if c is None or connector_id != 1:
             return r.UnlockConnector(status="UnknownConnector")
@@ -102,6 +107,7 @@ class Handlers201:
 
     # -- reset and availability (B11-B12, G03-G04) ----------------------------------------------------
     def on_reset(self, type: str, evse_id: Optional[int] = None, **_):  # noqa: A002
+        """Answer Reset."""
         if evse_id is not None:
             return r.Reset(status="Rejected")  # resetting one EVSE alone is not supported
         if type == "OnIdle" and any(c.session_active for c in self.connectors):
@@ -111,10 +117,12 @@ class Handlers201:
         return r.Reset(status="Accepted")
 
     def after_reset(self, **_):
+        """Act on an accepted Reset (its answer is on the wire)."""
         if self._take("Reset") is not None:
             self.begin_reset("HardReset", "RemoteReset")
 
     def on_change_availability(self, operational_status: str, evse: Optional[Dict[str, Any]] = None, **_):
+        """Answer ChangeAvailability."""
         operative = operational_status == "Operative"
         if evse is None or evse.get("id", 0) == 0:
             self.cp_operative = operative
@@ -129,6 +137,7 @@ class Handlers201:
     # -- reservations (H01-H02) -----------------------------------------------------------------------
     def on_reserve_now(self, id: int, expiry_date_time: str, id_token: Dict[str, Any],  # noqa: A002
                        evse_id: Optional[int] = None, group_id_token: Optional[Dict[str, Any]] = None, **_):
+        """Answer ReserveNow."""
         try:
             expiry = parse_iso(expiry_date_time)
         except ValueError:
@@ -147,6 +156,7 @@ class Handlers201:
         return r.ReserveNow(status=c.reserve(Reservation(id, expiry, id_token["id_token"], parent)))
 
     def on_cancel_reservation(self, reservation_id: int, **_):
+        """Answer CancelReservation."""
         for c in self.connectors:
             if c.reservation is not None and c.reservation.id == reservation_id:
                 c.cancel_reservation()
@@ -155,6 +165,7 @@ class Handlers201:
 
     # -- smart charging (K01, K10, K08) ---------------------------------------------------------------
     def on_set_charging_profile(self, evse_id: int, charging_profile: Dict[str, Any], **_):
+        """Answer SetChargingProfile."""
         reject = r.SetChargingProfile(status="Rejected")
         try:
             profile = parse_profile_201(evse_id, charging_profile)
@@ -170,6 +181,7 @@ class Handlers201:
 
     def on_clear_charging_profile(self, charging_profile_id: Optional[int] = None,
                                   charging_profile_criteria: Optional[Dict[str, Any]] = None, **_):
+        """Answer ClearChargingProfile."""
         crit = charging_profile_criteria or {}
         purpose = crit.get("charging_profile_purpose")
         n = self.smart.clear(charging_profile_id, crit.get("evse_id"),
@@ -177,6 +189,7 @@ class Handlers201:
         return r.ClearChargingProfile(status="Accepted" if n else "Unknown")
 
     def on_get_composite_schedule(self, duration: int, evse_id: int, charging_rate_unit: Optional[str] = None, **_):
+        """Answer GetCompositeSchedule."""
         unit = charging_rate_unit or "A"
         if evse_id < 0 or evse_id > len(self.connectors) or unit not in ("A", "W"):
             return r.GetCompositeSchedule(status="Rejected")
@@ -190,9 +203,11 @@ class Handlers201:
 
     # -- device model (B06, B05) ----------------------------------------------------------------------
     def on_get_variables(self, get_variable_data, **_):
+        """Answer GetVariables."""
         return r.GetVariables(get_variable_result=[self.devmodel.get(item) for item in get_variable_data])
 
     def on_set_variables(self, set_variable_data, **_):
+        """Answer SetVariables."""
         results = []
         for item in set_variable_data:
             res, name = self.devmodel.set(item)
@@ -202,16 +217,19 @@ class Handlers201:
         return r.SetVariables(set_variable_result=results)
 
     def on_clear_cache(self, **_):
+        """Answer ClearCache."""
         if not self.settings.authorization_cache_enabled:
             return r.ClearCache(status="Rejected")
         self.cache.clear()
         return r.ClearCache(status="Accepted")
 
     def on_data_transfer(self, vendor_id: str, **_):
+        """Answer DataTransfer."""
         return r.DataTransfer(status="UnknownVendorId")
 
     # -- trigger (F06) --------------------------------------------------------------------------------
     def on_trigger_message(self, requested_message: str, evse: Optional[Dict[str, Any]] = None, **_):
+        """Answer TriggerMessage."""
         evse_id = None if evse is None else evse.get("id")
         if evse_id is not None and self.connector(evse_id) is None:
             return r.TriggerMessage(status="Rejected")
@@ -224,6 +242,7 @@ class Handlers201:
         return r.TriggerMessage(status="Accepted")
 
     def after_trigger_message(self, **_):
+        """Act on an accepted TriggerMessage (its answer is on the wire)."""
         pending = self._take("TriggerMessage")
         if pending is None:
             return None

@@ -38,6 +38,7 @@ class Protocol201(Handlers201, ProtocolBase):
         self.reset_on_idle = False
 
     def boot_message(self):
+        """``(action, payload)`` of the BootNotification."""
         info = self.info
         station: Dict[str, Any] = {"model": info.get("model", "evsefast")[:20],
                                    "vendor_name": info.get("vendor", "evsefast")[:50]}
@@ -48,12 +49,14 @@ class Protocol201(Handlers201, ProtocolBase):
         return "BootNotification", {"charging_station": station, "reason": self.boot_reason}
 
     def send_all_statuses(self) -> None:
+        """Queue the current status of the charge point and every connector."""
         for c in reversed(self.connectors):
             c.refresh_fault(update=False)
             c.last_status = c.status()
             self.push("StatusNotification", c.status_payload(), front=True)
 
     def on_loop_started(self) -> None:
+        """The event loop is known (timers can be armed)."""
         for c in self.connectors:
             if c.mgr.get("ready"):
                 c.close_stale_transaction()
@@ -61,6 +64,7 @@ class Protocol201(Handlers201, ProtocolBase):
             c.update_status()
 
     def clock_aligned_sample(self) -> None:
+        """A clock-aligned meter sample is due (ClockAlignedDataInterval)."""
         for c in self.connectors:
             c.aligned_sample()
 
@@ -72,10 +76,12 @@ class Protocol201(Handlers201, ProtocolBase):
 
     # -- the outbox --------------------------------------------------------------------------------
     def resolve(self, item: OutItem) -> Dict[str, Any]:
+        """The payload to send for a queued message."""
         p = item.payload
         return p["body"] if "body" in p and "ref" in p else p
 
     def on_tx_result(self, item: OutItem, result: Any) -> None:
+        """The CSMS confirmed a transaction message."""
         info = getattr(result, "id_token_info", None)
         body = item.payload["body"]
         tok = body.get("id_token")
