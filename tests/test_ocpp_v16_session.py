@@ -302,3 +302,41 @@ def test_start_transaction_rejected_id_tag_stops_with_deauthorized(status):
             assert _stopped(rig)["reason"] == "DeAuthorized"
             assert rig.cp.proto.cache.lookup("CACHED").status == status
     run(main())
+
+
+def test_limits_follow_the_schedule_periods_as_they_begin_and_end():
+    async def main():
+        async with Rig(settings=QUIET) as rig:
+            h = rig.h()
+            await rig.charge()
+
+            async def clock():  # the managers' time runs 20x (the rig's factor): 100 ms per 5 ms
+                while True:
+                    h.advance(100)
+                    await asyncio.sleep(0.005)
+            ticker = asyncio.ensure_future(clock())
+            try:
+                from evsefast.ocpp.timefmt import iso
+                now = rig.cp.proto.now_s()
+                profile = {"charging_profile_id": 1, "stack_level": 0, "charging_profile_purpose": "TxDefaultProfile",
+                           "charging_profile_kind": "Absolute", "charging_schedule": {
+                               "start_schedule": iso(now), "charging_rate_unit": "W", "duration": 30,
+                               "charging_schedule_period": [{"start_period": 0, "limit": 11040},
+                                                            {"start_period": 10, "limit": 2300, "number_phases": 1},
+                                                            {"start_period": 20, "limit": 0}]}}
+                res = await rig.csms.call("CP1", "SetChargingProfile", connector_id=0, cs_charging_profiles=profile)
+                assert res.status == "Accepted"
+                seen = []
+
+                def amps():
+                    return h.mgr.get("enforced_limits").limits_root_side.ac_max_current_A.value
+                while rig.cp.proto.now_s() < now + 35:
+                    if not seen or seen[-1] != amps():
+                        seen.append(amps())
+                    await asyncio.sleep(0.005)
+                # 11040 W / (230 V x 3) = 16 A; 2300 W on 1 phase = 10 A; 0 W; after 30 s no profile: 32 A
+                assert seen == [16.0, 10.0, 0.0, 32.0]
+                assert "SuspendedEVSE" in rig.csms.statuses(1)
+            finally:
+                ticker.cancel()
+    run(main())

@@ -328,3 +328,27 @@ def test_csms_down_at_boot_events_marked_offline_then_delivered_in_order():
             assert all(m.payload["offline"] is True for m in got)
             assert got[0].payload["event_type"] == "Started" and got[-1].payload["event_type"] == "Ended"
     run(main())
+
+
+def test_bad_requests_get_a_callerror_and_change_nothing():
+    from ocpp.exceptions import OCPPError
+    from ocpp.v201 import call as call201
+
+    async def main():
+        async with rig() as r:
+            await r.charge()
+            before = (r.h().mgr.state, r.csms.actions())
+            conn = r.csms.connections["CP1"]
+            with pytest.raises(OCPPError):
+                await r.csms.call_unknown("CP1", "FooBar", x=1)
+            with pytest.raises(OCPPError):  # idToken missing
+                await conn.call(call201.RequestStartTransaction(id_token=None, remote_start_id=1), suppress=False,
+                                skip_schema_validation=True)
+            with pytest.raises(OCPPError):  # enum value not allowed
+                await conn.call(call201.Reset(type="Sideways"), suppress=False, skip_schema_validation=True)
+            await r.csms.send_raw("CP1", "[2, 'not json")
+            assert (await r.csms.call("CP1", "RequestStopTransaction", transaction_id="x")).status == "Rejected"
+            await r.settle()
+            assert (r.h().mgr.state, r.csms.actions()) == before
+            assert (await r.csms.call("CP1", "ClearCache")).status == "Accepted"  # still answering
+    run(main())
