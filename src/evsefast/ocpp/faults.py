@@ -44,8 +44,8 @@ _MREC = {
     "evse_board_support/MREC26CutCable": ("OtherError", "CX026"),
 }
 _OTHER = {
-    "powermeter/CommunicationFault": "PowerMeterFailure",
     "evse_manager/Internal": "InternalError",
+    "evse_manager/PowermeterTransactionStartFailed": "PowerMeterFailure",
 }
 
 
