@@ -205,3 +205,32 @@ def test_faulted_connector_rejects_remote_start_and_reservation():
             assert res.status == "Faulted"
             assert (await rig.cp.present_token(1, "X")).startswith("Rejected")
     run(main())
+
+
+def test_queue_survives_a_restart_and_is_delivered_in_order(tmp_path):
+    async def main():
+        store = tmp_path / "cp.sqlite"
+        settings = {"meter_sample_interval_s": 1, "heartbeat_interval_s": 0, "allow_offline_tx_for_unknown_id": True}
+        async with Rig(settings=settings, store=store, start_csms=False) as rig:  # no CSMS at all
+            pushed = _record_pushes(rig)
+            h = rig.h()
+            h.plug_in()
+            await rig.cp.present_token(1, "T1")
+            h.cp("C")
+            for e in range(1100, 1300, 50):
+                h.sample(e)
+                await asyncio.sleep(0.06)
+            h.cp("A")
+            expected = [(p.action, p.payload["body"]) for p in pushed]
+        assert len(expected) >= 3
+        async with Rig(settings=settings, store=store) as rig2:  # a new process, the CSMS is up
+            await rig2.settle()
+            got = _tx_messages(rig2.csms)
+            assert [m.action for m in got] == [a for a, _ in expected]
+            for (action, body), m in zip(expected, got):
+                want = dict(body)
+                if "transaction_id" in want:
+                    want["transaction_id"] = 1  # the id from StartTransaction.conf, after the restart
+                assert m.payload == want
+            assert rig2.cp.store.queued() == []
+    run(main())
