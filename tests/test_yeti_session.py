@@ -8,8 +8,8 @@ import time
 import pytest
 
 from evsefast import _impl
-from evsefast.board.yeti import VirtualYetiMcu, YetiBoard
-from evsefast.board.yeti.virtual import make_hardware
+from evsefast.board.yeti import YetiBoard
+from evsefast.sim.virtual_yeti import VirtualYetiMcu, make_hardware
 from evsefast.clock import ManualClock, ScaledClock
 from evsefast.testing import enforced_limits, token, validation
 

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from evsefast.board.yeti import VirtualYetiMcu, YetiBoard
-from evsefast.board.yeti import virtual_cli
+from evsefast.board.yeti import YetiBoard
+from evsefast.sim import virtual_yeti_cli as virtual_cli
+from evsefast.sim.virtual_yeti import VirtualYetiMcu
 from evsefast.testing import RecordingListener
 from evsefast.types.board import PowerOnOff, PowerOnOffReason
 
@@ -87,12 +88,18 @@ def test_hardware_faults_become_error_flags_and_lost_becomes_silence():
         listener = RecordingListener()
         board.attach(listener)
         with board:
+            assert wait_until(lambda: board.cp_state == "B")  # plugged in: no later "A" unlatches by chance
             mcu.inject_fault("rcd")
             raised = lambda: [c[1].type for c in listener.calls if c[0] == "on_error_raised"]  # noqa: E731
             cleared = lambda: [c[1] for c in listener.calls if c[0] == "on_error_cleared"]  # noqa: E731
             assert wait_until(lambda: "evse_board_support/MREC2GroundFailure" in raised())
+            mcu.inject_fault("over_current")  # a non-latching flag: raised and cleared with its flag
+            assert wait_until(lambda: "evse_board_support/MREC4OverCurrentFailure" in raised())
+            mcu.inject_fault("over_current", active=False)
             mcu.inject_fault("rcd", active=False)
-            assert wait_until(lambda: "evse_board_support/MREC2GroundFailure" in cleared())
+            assert wait_until(lambda: "evse_board_support/MREC4OverCurrentFailure" in cleared())
+            # an RCD trip stays raised while the car is plugged in (YetiDriver clears it on unplug)
+            assert "evse_board_support/MREC2GroundFailure" not in cleared()
             mcu.inject_fault("lost")
             assert wait_until(lambda: "evse_board_support/CommunicationFault" in raised())
             mcu.inject_fault("lost", active=False)

@@ -7,8 +7,15 @@ that ``import evsefast`` stays fast on a small controller.
 from __future__ import annotations
 
 from importlib import import_module
+from typing import TYPE_CHECKING, Any, List
 
 from ._impl import USING_EXTENSIONS
+
+if TYPE_CHECKING:  # what the lazy names below resolve to, for type checkers ("X as X": re-exported)
+    from . import errors as errors, testing as testing, types as types
+    from .board.port import BoardListener as BoardListener, BoardSupport as BoardSupport
+    from .config import ManagerConfig as ManagerConfig
+    from .manager import EvseManager as EvseManager
 
 __version__ = "0.1.0"
 
@@ -26,7 +33,7 @@ _LAZY = {
 __all__ = ["USING_EXTENSIONS", "__version__", *_LAZY]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'evsefast' has no attribute {name!r}")
@@ -36,5 +43,5 @@ def __getattr__(name: str):
     return value
 
 
-def __dir__():
+def __dir__() -> List[str]:
     return sorted(__all__)

@@ -14,17 +14,23 @@ From threads::
 From asyncio::
 
     async with Runner(mgr):
-        ...                 # cmds may be called from the event loop or from other threads
+        await mgr.wait_ready()
+        async for ev in mgr.events():   # session events, consumed on the event loop
+            ...                         # cmds may be called from here or from other threads
     # or: await Runner(mgr)  -- runs until stop() is called
 
 cmds are safe from any thread and from the event loop: the manager serialises them with one lock.
+The runner does not close the manager: ``with EvseManager(...) as mgr`` or ``mgr.close()`` does.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import threading
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Generator, Optional
+
+if TYPE_CHECKING:
+    from .manager import EvseManager
 
 __all__ = ["Runner"]
 
@@ -34,7 +40,7 @@ log = logging.getLogger("evsefast.runner")
 class Runner:
     """Ticks ``manager`` when input arrives and at its deadlines (threads or asyncio)."""
 
-    def __init__(self, manager, *, max_sleep_s: float = 1.0) -> None:
+    def __init__(self, manager: "EvseManager", *, max_sleep_s: float = 1.0) -> None:
         """``max_sleep_s`` bounds one sleep (a safety net against clock jumps; not a polling period)."""
         self.manager = manager
         self.max_sleep_s = float(max_sleep_s)
@@ -42,7 +48,7 @@ class Runner:
         self._event = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self._aevent: Optional[asyncio.Event] = None
-        self._task: Optional[asyncio.Task] = None
+        self._task: "Optional[asyncio.Task[None]]" = None
 
     def _sleep_s(self) -> float:
         mgr = self.manager
@@ -100,7 +106,7 @@ class Runner:
         self.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.stop()
 
     # -- asyncio ---------------------------------------------------------------------------------
@@ -130,7 +136,7 @@ class Runner:
             self.manager.set_waker(None)
             self._aevent = None
 
-    def __await__(self):
+    def __await__(self) -> Generator[Any, None, None]:
         return self.run().__await__()
 
     async def __aenter__(self) -> "Runner":
@@ -138,7 +144,7 @@ class Runner:
         await asyncio.sleep(0)  # let run() install the waker and start the manager
         return self
 
-    async def __aexit__(self, *exc) -> None:
+    async def __aexit__(self, *exc: Any) -> None:
         self.stop()
         if self._task is not None:
             await self._task

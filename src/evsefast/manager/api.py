@@ -13,7 +13,7 @@ import logging
 import math
 import threading
 from types import MappingProxyType
-from typing import Any, Callable, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, List, Mapping, Optional, Union, cast
 
 from .. import _impl
 from ..clock import Clock
@@ -21,8 +21,10 @@ from ..config import ManagerConfig
 from ..errors import ManagerClosed, NotReady
 from ..store import open_store
 from ..types.evse_manager import EnableDisableSource, Enable_source, Enable_state
+from . import cmds as _cmds
 from . import iec as _iec_mod
 from . import inbox as _in
+from .aio import AsyncApi
 from .boot import Boot
 from .charger import Charger
 from .enable import EnableTable
@@ -37,10 +39,17 @@ from .reservation import Reservation
 from .states import CHARGING, IDLE, PAUSED_EV
 from .vars import VARS, VarHub
 
+if TYPE_CHECKING:
+    import os
+
+    from ..board.port import BoardSupport, PowerMeter
+    from .var_access import VarName
+
 log = logging.getLogger("evsefast.manager")
 
 _INF = math.inf
 _BSP = _in.BSP
+_PASSES = range(64)  # at most this many processing passes (re-entrant input) per tick; built once
 _CP_LETTERS = _iec_mod.CP_LETTERS
 
 
@@ -50,7 +59,7 @@ def _source(entry) -> EnableDisableSource:
                                enable_priority=prio)
 
 
-class EvseManager(Inbox):
+class EvseManager(AsyncApi, Inbox):
     """The charging kernel of one connector (EVerest ``evse_manager``).
 
     ``EvseManager(config=None, board=..., powermeters=(), store=None, clock=None, kernels=None)``:
@@ -61,11 +70,13 @@ class EvseManager(Inbox):
     ``evsefast._impl.ACTIVE``).
     """
 
-    #: var name -> type, as in the seed interface
-    VARS = MappingProxyType(VARS)
+    #: var name -> type, as in the seed interface (keys typed as ``VarName`` for ``subscribe``/``get``)
+    VARS: "ClassVar[Mapping[VarName, Any]]" = cast("Mapping[VarName, Any]", MappingProxyType(VARS))
 
-    def __init__(self, config: Any = None, board=None, powermeters=(), store=None, clock: Optional[Clock] = None,
-                 kernels=None) -> None:
+    def __init__(self, config: "Union[ManagerConfig, Mapping[str, Any], None]" = None,
+                 board: "Optional[BoardSupport]" = None, powermeters: "Iterable[PowerMeter]" = (),
+                 store: "Union[str, os.PathLike[str], Any, None]" = None, clock: Optional[Clock] = None,
+                 kernels: Any = None) -> None:
         super().__init__()
         if board is None:
             raise TypeError("EvseManager needs a board (a BoardSupport, e.g. evsefast.testing.FakeBoard())")
@@ -138,6 +149,7 @@ class EvseManager(Inbox):
             if self._closed:
                 return
             self._closed = True
+            self._end_streams()
             try:
                 if self._boot.started:
                     self._iec.shutdown()
@@ -211,11 +223,6 @@ class EvseManager(Inbox):
         return None if d == _INF else d
 
     # -- vars ----------------------------------------------------------------------------------------
-    def subscribe(self, name: str, callback: Callable[[Any], None], encoding: Optional[str] = None):
-        """Call ``callback(value)`` on every publication of var ``name`` (``encoding``: None, "json",
-        "msgpack"); returns a function that unsubscribes."""
-        return self._vars.subscribe(name, callback, encoding)
-
     def subscribe_errors(self, callback: Callable[[Any], None], encoding: Optional[str] = None):
         """Call ``callback(error)`` on every raise and clear of the manager's own ``evse_manager/*`` errors
         (``Inoperative``, ``MREC4OverCurrentFailure``, ``PowermeterTransactionStartFailed``, ``Internal``, ...).
@@ -226,15 +233,6 @@ class EvseManager(Inbox):
         Returns a function that unsubscribes.
         """
         return self._vars.subscribe_channel(ERRORS_CHANNEL, callback, encoding)
-
-    def get(self, name: str, encoding: Optional[str] = None) -> Any:
-        """The latest value of var ``name`` (None if never published); ``encoding`` "json" or
-        "msgpack" returns it encoded by the shared encoder of :mod:`evsefast.codec`."""
-        VarHub.check_name(name)
-        value = self._vars.latest.get(name)
-        if encoding is None or value is None:
-            return value
-        return VarHub.encoder(encoding)(value)
 
     @property
     def state(self) -> str:
@@ -276,7 +274,8 @@ class EvseManager(Inbox):
             boot = self._boot
             iec = self._iec
             q = self.queue
-            for _ in range(64):
+            lim = self._limits
+            for _ in _PASSES:
                 self._dirty = False
                 while q:
                     kind, payload = q.popleft()
@@ -285,7 +284,13 @@ class EvseManager(Inbox):
                         raw = payload.event._value_  # the plain str; Enum.value is a slow descriptor
                         if raw in _CP_LETTERS and iec.enabled:
                             iec.evaluate(raw, now)
-                            core.step(now)
+                            # core.step(now), inline
+                            if core.dirty or now >= core.next_due_ms:
+                                core.run(now)
+                            events = iec.events
+                            while events:
+                                core.cp_event(events.pop(0), now, True)
+                            core.settled_ms = now
                             continue
                     self._handle(kind, payload, now)
                 if not boot.booted:
@@ -293,7 +298,6 @@ class EvseManager(Inbox):
                 if (iec.c1_deadline is not None or iec.f_unlock_deadline is not None) and iec.check_timers(now):
                     core.dirty = True
                 if boot.ready:
-                    lim = self._limits
                     if not lim.expired and now >= lim.expiry_ms and lim.expire(now, core.state != IDLE):
                         core.dirty = True
                     # the machine already ran at this time and nothing changed since: running it again
@@ -302,7 +306,7 @@ class EvseManager(Inbox):
                         core.step(now)
                     # the cable limit depends on the state: republish when I_eff changed
                     in_session = core.state != IDLE
-                    if (lim.eff[in_session], lim.phases_available) != lim.last_published:
+                    if lim.eff[in_session] != lim.published_A or lim.phases_available != lim.published_phases:
                         lim.publish(in_session)
                 if not q and not self._dirty:
                     break
@@ -436,9 +440,22 @@ class EvseManager(Inbox):
         self.board.enable(value)
 
     # -- the interface's cmds ------------------------------------------------------------------------
-    from .cmds import (  # noqa: E402  (methods defined in cmds.py to keep one job per file)
-        authorize_response, cancel_reservation, enable_disable, enforce_limits, external_ready_to_start_charging,
-        force_unlock, get_evse, pause_charging, reserve, resume_charging, set_local_max_current,
-        set_plug_and_charge_configuration, stop_transaction, switch_three_phases_while_charging,
-        update_allowed_energy_transfer_modes, withdraw_authorization,
-    )
+    # Defined in cmds.py (one job per file) and bound here by assignment, so that type checkers see
+    # each cmd's own signature (argument names and result type as in the interface).
+    get_evse = _cmds.get_evse
+    enable_disable = _cmds.enable_disable
+    authorize_response = _cmds.authorize_response
+    withdraw_authorization = _cmds.withdraw_authorization
+    reserve = _cmds.reserve
+    cancel_reservation = _cmds.cancel_reservation
+    pause_charging = _cmds.pause_charging
+    resume_charging = _cmds.resume_charging
+    stop_transaction = _cmds.stop_transaction
+    force_unlock = _cmds.force_unlock
+    external_ready_to_start_charging = _cmds.external_ready_to_start_charging
+    set_plug_and_charge_configuration = _cmds.set_plug_and_charge_configuration
+    update_allowed_energy_transfer_modes = _cmds.update_allowed_energy_transfer_modes
+    # extras beside the interface: the energy manager's limits, a local maximum, phase switching
+    enforce_limits = _cmds.enforce_limits
+    set_local_max_current = _cmds.set_local_max_current
+    switch_three_phases_while_charging = _cmds.switch_three_phases_while_charging

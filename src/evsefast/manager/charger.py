@@ -26,6 +26,7 @@ from .states import (
 log = logging.getLogger("evsefast.manager")
 
 _MAX_ITERATIONS = 32  # HEAD warns after 10 and continues; a stable machine needs far fewer
+_ITERATIONS = range(_MAX_ITERATIONS)  # built once: run() is on the path of every CP event
 
 
 def new_session_id(kind: str) -> str:
@@ -109,7 +110,7 @@ class Charger(StatesMixin):
     def run(self, now: int) -> None:
         """Re-evaluate until the state is stable (EM/Charger.cpp:149-1018)."""
         errors = self.errors
-        for _ in range(_MAX_ITERATIONS):
+        for _ in _ITERATIONS:
             if errors.shutdown != self.seen_shutdown:
                 self._shutdown_action(now)
             st = self.state

@@ -9,7 +9,7 @@ its effect under the manager's lock and runs the state machine (spec §5.1, §2.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, List
+from typing import Annotated, Any, List, Mapping, Sequence, TypeVar, Union
 
 from msgspec import Meta
 
@@ -23,6 +23,10 @@ from ..types.evse_manager import (
 from ..types.iso15118 import EnergyTransferMode
 from .errors import NONE as SHUTDOWN_NONE
 from .states import DISABLED, IDLE
+
+_T = TypeVar("_T")
+#: what a cmd argument of Struct type accepts: the msgspec Struct, a plain dict, or JSON text/bytes
+StructInput = Union[_T, Mapping[str, Any], bytes, str]
 
 ConnectorId = Annotated[int, Meta(ge=0, le=128)]
 ReservationId = Annotated[int, Meta(ge=-(2 ** 31), le=2 ** 31 - 1)]
@@ -41,7 +45,7 @@ def get_evse(self) -> Evse:
     return Evse(id=self.config.connector_id, connectors=[connector])
 
 
-def enable_disable(self, connector_id: int, cmd_source: EnableDisableSource) -> bool:
+def enable_disable(self, connector_id: int, cmd_source: StructInput[EnableDisableSource]) -> bool:
     """Enable or disable (§2.7(g)); returns the evaluated enabled flag (may differ from the request)."""
     self._serving("enable_disable", before_ready=True)
     cid = decode(connector_id, ConnectorId, field_prefix="connector_id")
@@ -71,7 +75,8 @@ def enable_disable(self, connector_id: int, cmd_source: EnableDisableSource) -> 
     return self._cmd(apply, False)
 
 
-def authorize_response(self, provided_token: ProvidedIdToken, validation_result: ValidationResult) -> None:
+def authorize_response(self, provided_token: StructInput[ProvidedIdToken],
+                       validation_result: StructInput[ValidationResult]) -> None:
     """Apply an authorization result; only ``Accepted`` authorizes (P7 reservation checks)."""
     self._serving("authorize_response")
     token = decode(provided_token, ProvidedIdToken, field_prefix="provided_token")
@@ -136,7 +141,7 @@ def resume_charging(self) -> bool:
     return self._cmd(lambda now: self._core.resume(), False)
 
 
-def stop_transaction(self, request: StopTransactionRequest) -> bool:
+def stop_transaction(self, request: StructInput[StopTransactionRequest]) -> bool:
     """Stop the transaction externally (§2.7(e)); true iff one was active. Restart needs a replug."""
     self._serving("stop_transaction")
     req = decode(request, StopTransactionRequest, field_prefix="request")
@@ -169,7 +174,8 @@ def external_ready_to_start_charging(self) -> bool:
     return self._cmd(apply, False)
 
 
-def set_plug_and_charge_configuration(self, plug_and_charge_configuration: PlugAndChargeConfiguration) -> None:
+def set_plug_and_charge_configuration(self,
+                                      plug_and_charge_configuration: StructInput[PlugAndChargeConfiguration]) -> None:
     """Store each present field for the next HLC session (no effect in basic charging)."""
     self._serving("set_plug_and_charge_configuration")
     cfg = decode(plug_and_charge_configuration, PlugAndChargeConfiguration,
@@ -184,7 +190,8 @@ def set_plug_and_charge_configuration(self, plug_and_charge_configuration: PlugA
 
 
 def update_allowed_energy_transfer_modes(
-        self, allowed_energy_transfer_modes: List[EnergyTransferMode]) -> UpdateAllowedEnergyTransferModesResult:
+        self, allowed_energy_transfer_modes: Union[Sequence[Union[EnergyTransferMode, str]], bytes],
+) -> UpdateAllowedEnergyTransferModesResult:
     """Without HLC: ``NoHlc``; with HLC configured: stored for the ISO stack, ``Accepted``."""
     self._serving("update_allowed_energy_transfer_modes")
     modes = decode(allowed_energy_transfer_modes, EnergyTransferModeList,
@@ -200,7 +207,7 @@ def update_allowed_energy_transfer_modes(
 
 
 # -- extras ----------------------------------------------------------------------------------------
-def enforce_limits(self, value: EnforcedLimits) -> None:
+def enforce_limits(self, value: StructInput[EnforcedLimits]) -> None:
     """Energy-manager limits (energy ``enforce_limits``, §3.1 step 2); ignored unless
     ``value.uuid`` is this module's id (``config.module_id``)."""
     self._serving("enforce_limits")

@@ -297,14 +297,7 @@ class IecAdapter:
         self.last_cp = cp
         self.last_pwm_running = self.pwm_running
         self.last_power_on_allowed = self.power_on_allowed
-        # _check_lock, inline (this runs for every CP event)
-        want = self.relais_on or (self.should_be_locked and not self.force_unlocked)
-        if want != self.locked:
-            self.locked = want
-            if want:
-                self.board.lock()
-            else:
-                self.board.unlock()
+        self._check_lock()
 
     def _check_lock(self) -> None:
         want = self.relais_on or (self.should_be_locked and not self.force_unlocked)

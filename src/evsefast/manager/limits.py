@@ -7,7 +7,6 @@ publishes the ``limits`` var and the board's over-current limit.
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 from ..types.evse_manager import Limits
 
@@ -46,8 +45,9 @@ class LimitState:
         self.active_phases = 1
         self.phases_available = 1
         self._caps_seen = False
-        self._published_any_current = False
-        self.last_published: Optional[tuple] = None
+        #: the max_current / phase count of the last ``limits`` publication (NaN: none yet)
+        self.published_A = NAN
+        self.published_phases = 0
 
     # -- composition ---------------------------------------------------------------------------
     @property
@@ -140,10 +140,10 @@ class LimitState:
     def publish(self, in_session: bool, force: bool = False) -> None:
         """Publish ``limits`` (on every set-point/expiry; otherwise only when the values changed)."""
         i_eff = self.eff[in_session]
-        key = (i_eff, self.phases_available)
-        if not force and key == self.last_published:
+        phases = self.phases_available
+        if not force and i_eff == self.published_A and phases == self.published_phases:
             return
-        self.last_published = key
-        self._published_any_current = True
+        self.published_A = i_eff
+        self.published_phases = phases
         self._publish("limits", Limits(max_current=i_eff, nr_of_phases_available=self.phases_available,
                                        uuid=self.module_id))

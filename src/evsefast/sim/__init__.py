@@ -7,6 +7,10 @@
 * ``SimBoard`` (``sim.board``): ``BoardSupport`` + ``PowerMeter`` over ``SimHardware``.
 * ``SafetyChecker`` (``sim.safety``): the invariants checked while a simulation runs.
 * ``run_session`` / ``SimOptions`` (``sim.runner``): ``evsefast simulate`` as a function.
+* ``VirtualYetiMcu`` (``sim.virtual_yeti``, not imported here: it needs the Yeti codec): the MCU side
+  of the Yeti serial protocol on a pty with ``SimHardware`` behind it (``evsefast virtual-board``);
+  ``sim.yeti_lockstep`` runs it in lockstep with a host in the same process, ``sim.yeti_session`` is
+  ``evsefast simulate --board yeti``. The simulator may use the drivers; drivers never import it.
 """
 from .board import SimBoard
 from .car import CarScriptError, SimCar, make_car

@@ -12,8 +12,9 @@ The runner also plays the parts around the manager:
   an accepted ISO14443 token;
 * an energy manager: ``enforce_limits`` with ``limit_A`` (valid 60 s, refreshed every 30 s); a
   profile's ``set_limit`` action changes it;
-* fault injection: ``faults`` are ``(t_s, kind)`` or ``(t_s, kind, active)`` for
-  ``SimHardware.inject_fault``.
+* fault injection: ``faults`` are ``(t_s, kind)`` or ``(t_s, kind, arg)`` for
+  ``SimHardware.inject_fault`` (``arg`` False or ``"off"`` removes the fault; the CLI's
+  ``evsefast.cli_args.Fault`` is such a tuple).
 
 Nothing reads a real clock unless ``speed`` is given (then the loop sleeps to keep
 ``simulated time = speed x wall time``).  Session uuids are replaced by uuids derived from the seed
@@ -91,6 +92,10 @@ class SessionResult:
     sample_rate_Hz: int
     car_log: List[Tuple[float, str, Tuple[str, ...]]]
     safety_checked: bool = True  # False over a serial link (commands not observable)
+    current_L2_A: array = field(default_factory=lambda: array("d"))  # sampled with current_A
+    current_L3_A: array = field(default_factory=lambda: array("d"))
+    #: why the run cannot be trusted (the board fell behind, never answered), None if it can
+    untrusted: Optional[str] = None
 
     def event_names(self) -> List[str]:
         """The session events in order, e.g. ``["SessionStarted", "AuthRequired", ...]``."""
@@ -183,7 +188,7 @@ class SessionRunner:
             self._actions.append((t_s * 1000.0, name, tuple(args)))
         for f in opt.faults:
             t_s, kind = f[0], f[1]
-            active = f[2] if len(f) > 2 else True
+            active = not (len(f) > 2 and f[2] in (False, "off"))
             self._actions.append((float(t_s) * 1000.0, "fault", (kind, active)))
         self._actions.sort(key=lambda a: a[0])
         self._uuid_map: Dict[str, str] = {}
@@ -265,6 +270,7 @@ class SessionRunner:
         end_ms = float(opt.duration_s) * 1000.0
         step = float(opt.step_ms)
         t_s, cur, duty, cps, energy = array("d"), array("d"), array("d"), [], array("d")
+        cur2, cur3 = array("d"), array("d")
         cp_time: Dict[str, float] = {}
         core_time: Dict[str, float] = {}
         i_max = 0.0
@@ -312,7 +318,10 @@ class SessionRunner:
             if t >= next_sample:
                 next_sample = t + SAMPLE_MS
                 t_s.append(t / 1000.0)
-                cur.append(hw.currents_A[0])
+                i = hw.currents_A
+                cur.append(i[0])
+                cur2.append(i[1])
+                cur3.append(i[2])
                 duty.append(hw.duty_pct)
                 cps.append(hw.cp_state)
                 energy.append(hw.meter.import_Wh)
@@ -341,6 +350,7 @@ class SessionRunner:
             kernels_name=getattr(self.kernels, "name", "?"),
             pwm_periods=int(hw.cp.samples_processed * 1000 // hw.cp.sample_rate_Hz),
             samples=hw.cp.samples_processed, sample_rate_Hz=hw.cp.sample_rate_Hz, car_log=list(self.car.log),
+            current_L2_A=cur2, current_L3_A=cur3,
         )
 
 

@@ -28,11 +28,11 @@ import time
 import tty
 from typing import Any, Callable, Deque, Optional, Tuple
 
-from .codec import Codec
-from .events import CP_NUMBERS, PP_NUMBERS, powermeter_fields
-from .profiles import ERROR_FLAG_TYPES
+from ..board.yeti.codec import Codec
+from ..board.yeti.events import CP_NUMBERS, PP_NUMBERS, powermeter_fields
+from ..board.yeti.profiles import ERROR_FLAG_TYPES
 
-log = logging.getLogger("evsefast.board.yeti.virtual")
+log = logging.getLogger("evsefast.sim.virtual_yeti")
 
 MAX_STEP_MS = 100.0  #: longest stretch of simulated time one pass of the MCU loop advances
 _LINK_FAULTS = ("garbage", "crc", "truncate", "silence", "resume", "reset")
@@ -51,13 +51,18 @@ def make_hardware(car: Any = None, seed: Optional[int] = None, *, duration_s: fl
 
     ``car`` is a car object, or a car profile name or car script (``evsefast.sim.car.make_car``;
     None = the default profile). A profile's hardware options (e.g. ventilation) apply, then
-    ``hardware_options``.
+    ``hardware_options``; the CP is sampled at 100 kS/s, or 10 kS/s when the kernels run as plain
+    Python (as in ``evsefast simulate``), unless ``sample_rate_Hz`` is given.
     """
-    from ...sim.hardware import SimHardware
+    from .. import _impl
+    from .hardware import SimHardware
 
+    if "sample_rate_Hz" not in hardware_options:  # as the simulator: 10 kS/s when the kernels run as Python
+        kernels = hardware_options.get("kernels") or _impl.ACTIVE
+        hardware_options["sample_rate_Hz"] = 100_000 if getattr(kernels, "compiled", True) else 10_000
     if car is None or isinstance(car, str):
-        from ...sim.car import make_car
-        from ...sim.profiles import resolve
+        from .car import make_car
+        from .profiles import resolve
 
         options = dict(resolve(car).hardware_options)
         options.update(hardware_options)
@@ -117,6 +122,7 @@ class VirtualYetiMcu:
         self._schedule: list = []
         self.injected = collections.Counter()
         self.tx_frames = 0
+        self.tx_bytes = 0  #: bytes written to the host (a lockstep host waits until it has read them all)
         self.tx_dropped = 0
         self.host_resets = 0
 
@@ -244,7 +250,7 @@ class VirtualYetiMcu:
         (spurious MCU reset), or a ``SimHardware.inject_fault`` kind (``arg`` False/"off" removes it).
         """
         if kind not in _LINK_FAULTS:
-            from ...sim.hardware import FAULT_ERRORS
+            from .hardware import FAULT_ERRORS
 
             if kind not in FAULT_ERRORS and "/" not in kind:
                 known = ", ".join(sorted([*_LINK_FAULTS, *FAULT_ERRORS]))
@@ -296,6 +302,7 @@ class VirtualYetiMcu:
                 try:
                     n = os.write(self._master, view)
                     view = view[n:]
+                    self.tx_bytes += n
                 except BlockingIOError:
                     left = deadline - time.monotonic()
                     if left <= 0:
@@ -386,6 +393,47 @@ class VirtualYetiMcu:
         elif kind == "meter" and self.profile.has_mcu("power_meter"):
             self.send("power_meter", time_stamp=int(self.hardware.t_ms) & 0xFFFFFFFF, **powermeter_fields(ev[1]))
 
+    def _read_host(self) -> None:
+        """Read what the host sent and act on it (MCU thread)."""
+        try:
+            data = os.read(self._master, 4096)
+        except OSError:  # BlockingIOError included: nothing there after all
+            data = b""
+        if not data:
+            return
+        now = time.monotonic()
+        msgs = self._stream.feed(data)
+        if msgs:
+            with self._cond:
+                for member, value in msgs:
+                    self.received.append((now, member, value))
+                self._cond.notify_all()
+            self._last_host_ms = self.hardware.t_ms
+            self._host_lost = False
+            for member, value in msgs:
+                self._on_host(member, value)
+
+    def _run_calls(self) -> None:
+        while self._calls:
+            self._calls.popleft()()
+
+    def _after_advance(self) -> None:
+        """After the hardware moved: scheduled faults, the host-timeout fail-safe, a ``lost`` board."""
+        t_ms = self.hardware.t_ms
+        while self._schedule and self._schedule[0][0] <= t_ms:
+            _, kind, arg = self._schedule.pop(0)
+            self._inject(kind, arg)
+        if (self.host_timeout_ms is not None and not self._host_lost
+                and t_ms - self._last_host_ms > self.host_timeout_ms):
+            self._host_lost = True  # fail safe: the host went quiet
+            self.host_timeouts += 1
+            self.hardware.set_allow_power_on(False)
+            self.hardware.set_pwm_pct(100.0)
+        hw_lost = bool(getattr(self.hardware, "lost", False))
+        if hw_lost != self._hw_silent:  # inject_fault("lost") on the hardware
+            self._hw_silent = hw_lost
+            self.silence() if hw_lost else self.resume()
+
     def _main(self) -> None:
         last = time.monotonic()
         sim_ka_ms = 1000.0 * self.keepalive_interval_s
@@ -397,26 +445,8 @@ class VirtualYetiMcu:
             except (OSError, ValueError):
                 return
             if readable:
-                try:
-                    data = os.read(self._master, 4096)
-                except BlockingIOError:
-                    data = b""
-                except OSError:
-                    data = b""
-                if data:
-                    now = time.monotonic()
-                    msgs = self._stream.feed(data)
-                    if msgs:
-                        with self._cond:
-                            for member, value in msgs:
-                                self.received.append((now, member, value))
-                            self._cond.notify_all()
-                        self._last_host_ms = self.hardware.t_ms
-                        self._host_lost = False
-                        for member, value in msgs:
-                            self._on_host(member, value)
-            while self._calls:
-                self._calls.popleft()()
+                self._read_host()
+            self._run_calls()
             now = time.monotonic()
             dt_s, last = now - last, now
             if self.silent and self._silent_until is not None and now >= self._silent_until:
@@ -425,26 +455,12 @@ class VirtualYetiMcu:
                 # at most MAX_STEP_MS per pass: a slow model lags behind instead of blocking the link
                 for ev in self.hardware.advance(min(dt_s * 1000.0 * self.speed, MAX_STEP_MS)):
                     self._on_hw(ev)
-                t_ms = self.hardware.t_ms
-                while self._schedule and self._schedule[0][0] <= t_ms:
-                    _, kind, arg = self._schedule.pop(0)
-                    self._inject(kind, arg)
-                if (self.host_timeout_ms is not None and not self._host_lost
-                        and t_ms - self._last_host_ms > self.host_timeout_ms):
-                    self._host_lost = True  # fail safe: the host went quiet
-                    self.host_timeouts += 1
-                    self.hardware.set_allow_power_on(False)
-                    self.hardware.set_pwm_pct(100.0)
-                hw_lost = bool(getattr(self.hardware, "lost", False))
-                if hw_lost != self._hw_silent:  # inject_fault("lost") on the hardware
-                    self._hw_silent = hw_lost
-                    self.silence() if hw_lost else self.resume()
+                self._after_advance()
             # keep-alive every simulated second, and every 1/speed real seconds even if the model
             # lags (the host supervises the link on a clock running at the same speed)
             if self.hardware.t_ms >= next_ka_sim or now >= next_ka_real:
                 self._keep_alive()
                 next_ka_sim = self.hardware.t_ms + sim_ka_ms
                 next_ka_real = now + self.keepalive_interval_s / max(self.speed, 1.0)
-
 
 __all__ = ["DEFAULT_CAPS", "FLAG_OF_ERROR", "VirtualYetiMcu", "make_hardware"]
