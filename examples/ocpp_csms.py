@@ -14,6 +14,7 @@ import asyncio
 import itertools
 import json
 from datetime import datetime, timezone
+from typing import Any, Dict, Optional
 
 import ocpp.v16
 import ocpp.v201
@@ -22,7 +23,8 @@ from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
-from websockets.asyncio.server import serve
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.typing import Subprotocol
 
 TX_IDS = itertools.count(1)
 
@@ -32,40 +34,40 @@ def now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def show(cp_id: str, action: str, payload: dict) -> None:
+def show(cp_id: str, action: str, payload: Dict[str, Any]) -> None:
     """Print one message from a charge point."""
     print(f"{cp_id} -> {action} {json.dumps(payload, default=str, separators=(',', ':'))}", flush=True)
 
 
 class ChargePoint16(ocpp.v16.ChargePoint):
     """The CSMS side of one OCPP 1.6J connection."""
-    stop_after = None
+    stop_after: Optional[float] = None
 
     @on("BootNotification")
-    def boot(self, **kw):
+    def boot(self, **kw: Any) -> Any:
         """Print and answer the charge point's boot."""
         show(self.id, "BootNotification", kw)
         return result16.BootNotification(current_time=now(), interval=300, status="Accepted")
 
     @on("Heartbeat")
-    def heartbeat(self, **kw):
+    def heartbeat(self, **kw: Any) -> Any:
         """Print and answer the charge point's heartbeat."""
         return result16.Heartbeat(current_time=now())
 
     @on("StatusNotification")
-    def status(self, **kw):
+    def status(self, **kw: Any) -> Any:
         """Print and answer the charge point's status."""
         show(self.id, "StatusNotification", kw)
         return result16.StatusNotification()
 
     @on("Authorize")
-    def authorize(self, **kw):
+    def authorize(self, **kw: Any) -> Any:
         """Print and answer the charge point's authorize."""
         show(self.id, "Authorize", kw)
         return result16.Authorize(id_tag_info={"status": "Accepted"})
 
     @on("StartTransaction")
-    def start_transaction(self, **kw):
+    def start_transaction(self, **kw: Any) -> Any:
         """Print and answer the charge point's start transaction."""
         tx = next(TX_IDS)
         show(self.id, "StartTransaction", dict(kw, assigned_transaction_id=tx))
@@ -75,19 +77,19 @@ class ChargePoint16(ocpp.v16.ChargePoint):
 
     def remote_stop(self, tx: int) -> None:
         """Stop transaction ``tx`` from the CSMS."""
-        async def stop():
+        async def stop() -> None:
             res = await self.call(call16.RemoteStopTransaction(transaction_id=tx))
             print(f"{self.id} <- RemoteStopTransaction {tx}: {res.status if res else 'error'}", flush=True)
         asyncio.ensure_future(stop())
 
     @on("StopTransaction")
-    def stop_transaction(self, **kw):
+    def stop_transaction(self, **kw: Any) -> Any:
         """Print and answer the charge point's stop transaction."""
         show(self.id, "StopTransaction", {k: v for k, v in kw.items() if k != "transaction_data"})
         return result16.StopTransaction()
 
     @on("MeterValues")
-    def meter_values(self, **kw):
+    def meter_values(self, **kw: Any) -> Any:
         """Print and answer the charge point's meter values."""
         show(self.id, "MeterValues", kw)
         return result16.MeterValues()
@@ -95,33 +97,33 @@ class ChargePoint16(ocpp.v16.ChargePoint):
 
 class ChargePoint201(ocpp.v201.ChargePoint):
     """The CSMS side of one OCPP 2.0.1 connection."""
-    stop_after = None
+    stop_after: Optional[float] = None
 
     @on("BootNotification")
-    def boot(self, **kw):
+    def boot(self, **kw: Any) -> Any:
         """Print and answer the charge point's boot."""
         show(self.id, "BootNotification", kw)
         return result201.BootNotification(current_time=now(), interval=300, status="Accepted")
 
     @on("Heartbeat")
-    def heartbeat(self, **kw):
+    def heartbeat(self, **kw: Any) -> Any:
         """Print and answer the charge point's heartbeat."""
         return result201.Heartbeat(current_time=now())
 
     @on("StatusNotification")
-    def status(self, **kw):
+    def status(self, **kw: Any) -> Any:
         """Print and answer the charge point's status."""
         show(self.id, "StatusNotification", kw)
         return result201.StatusNotification()
 
     @on("Authorize")
-    def authorize(self, **kw):
+    def authorize(self, **kw: Any) -> Any:
         """Print and answer the charge point's authorize."""
         show(self.id, "Authorize", kw)
         return result201.Authorize(id_token_info={"status": "Accepted"})
 
     @on("TransactionEvent")
-    def transaction_event(self, **kw):
+    def transaction_event(self, **kw: Any) -> Any:
         """Print and answer the charge point's transaction event."""
         show(self.id, "TransactionEvent", kw)
         if kw["event_type"] == "Started" and self.stop_after is not None:
@@ -133,13 +135,13 @@ class ChargePoint201(ocpp.v201.ChargePoint):
 
     def remote_stop(self, tx: str) -> None:
         """Stop transaction ``tx`` from the CSMS."""
-        async def stop():
+        async def stop() -> None:
             res = await self.call(call201.RequestStopTransaction(transaction_id=tx))
             print(f"{self.id} <- RequestStopTransaction {tx}: {res.status if res else 'error'}", flush=True)
         asyncio.ensure_future(stop())
 
     @on("MeterValues")
-    def meter_values(self, **kw):
+    def meter_values(self, **kw: Any) -> Any:
         """Print and answer the charge point's meter values."""
         show(self.id, "MeterValues", kw)
         return result201.MeterValues()
@@ -157,14 +159,15 @@ async def main() -> None:
     cls = ChargePoint16 if args.ocpp == "1.6" else ChargePoint201
     cls.stop_after = args.stop_after
 
-    async def handler(ws):
-        cp_id = ws.request.path.strip("/").rsplit("/", 1)[-1]
+    async def handler(ws: ServerConnection) -> None:
+        path = ws.request.path if ws.request is not None else ""
+        cp_id = path.strip("/").rsplit("/", 1)[-1]
         try:
             await cls(cp_id, ws).start()
         except Exception:  # the charge point went away
             print(f"{cp_id} disconnected", flush=True)
 
-    subprotocol = "ocpp1.6" if args.ocpp == "1.6" else "ocpp2.0.1"
+    subprotocol = Subprotocol("ocpp1.6" if args.ocpp == "1.6" else "ocpp2.0.1")
     async with serve(handler, args.host, args.port, subprotocols=[subprotocol]):
         print(f"CSMS (OCPP {args.ocpp}) listening on ws://{args.host}:{args.port}/", flush=True)
         if args.exit_after is None:

@@ -118,7 +118,7 @@ def test_bad_arguments_exit_2_naming_the_argument(argv, where):
 
 def test_chargepoint_on_a_yeti_board(tmp_path, no_serial_leaks):
     """--board yeti: the Yeti serial driver on a pty, a virtual Yeti MCU with a car behind it."""
-    from evsefast.board.yeti.virtual import VirtualYetiMcu
+    from evsefast.sim.virtual_yeti import VirtualYetiMcu
 
     mcu = VirtualYetiMcu(car="sleep 1;iec_wait_pwr_ready;sleep 1;draw_power_regulated 16,3;sleep 600;unplug",
                          seed=1).start()

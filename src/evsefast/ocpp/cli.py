@@ -32,18 +32,14 @@ exit codes: 0 done, 2 bad arguments
 """
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:
-        """Raise ``UsageError`` (exit 2) instead of exiting inside argparse."""
-        from ..cli import UsageError
-        raise UsageError(f"{self.prog}: {message}")
+PROG = "evsefast chargepoint"
 
 
-def build_parser(prog: str = "evsefast chargepoint") -> argparse.ArgumentParser:
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The ``chargepoint`` argument parser."""
-    from ..cli import _duration, _positive
+    from ..cli_args import ArgParser, duration, number
 
-    p = _Parser(prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+    p = ArgParser(prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
                 description="OCPP 1.6J / 2.0.1 charge point(s) driving evsefast managers against a CSMS.")
     p.add_argument("--csms", required=True, metavar="ws[s]://HOST:PORT/PATH/ID",
                    help="the CSMS endpoint with the charge point identity at its end")
@@ -54,9 +50,9 @@ def build_parser(prog: str = "evsefast chargepoint") -> argparse.ArgumentParser:
                    help="sim: simulated station; yeti: a Yeti board on --port (default sim)")
     p.add_argument("--port", metavar="PATH", help="serial port of the Yeti board (--board yeti)")
     p.add_argument("--connectors", type=int, default=1, metavar="N", help="connectors per station, 1-8 (sim)")
-    p.add_argument("--speed", type=_positive("--speed", 0.01, 1000.0), default=1.0, metavar="FACTOR",
+    p.add_argument("--speed", type=number(0.01, 1000.0), default=1.0, metavar="FACTOR",
                    help="simulated seconds per real second (sim, default 1)")
-    p.add_argument("--duration", type=_duration, default=None, metavar="TIME",
+    p.add_argument("--duration", type=duration, default=None, metavar="TIME",
                    help="stop after this much simulated time, e.g. 90s, 30m (default: until Ctrl-C)")
     p.add_argument("--seed", type=int, default=0, help="seed of the cars' schedules (default 0)")
     p.add_argument("--id-tag", default="EVSEFAST0001", metavar="TAG",
@@ -75,7 +71,7 @@ def build_parser(prog: str = "evsefast chargepoint") -> argparse.ArgumentParser:
 
 
 def _settings(pairs: List[str], version: str) -> Dict[str, Any]:
-    from ..cli import UsageError
+    from ..cli_args import UsageError
     from .settings import SETTINGS, SettingError, Settings
     from .v16.keys import KEYS
 
@@ -83,36 +79,35 @@ def _settings(pairs: List[str], version: str) -> Dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise UsageError(f"evsefast chargepoint: argument --config: expected KEY=VALUE, got {pair!r}")
+            raise UsageError(f"argument --config: expected KEY=VALUE, got {pair!r}")
         name = KEYS.get(key, key)
         if name not in SETTINGS:
-            raise UsageError(f"evsefast chargepoint: argument --config: unknown key {key!r}; "
-                             f"keys: {', '.join(sorted(KEYS))}")
+            raise UsageError(f"argument --config: unknown key {key!r}; keys: {', '.join(sorted(KEYS))}")
         try:
             out[name] = Settings.check(name, value)
         except SettingError as exc:
-            raise UsageError(f"evsefast chargepoint: argument --config: {exc}") from None
+            raise UsageError(f"argument --config: {exc}") from None
     return out
 
 
 def _validate(args) -> None:
-    from ..cli import UsageError
+    from ..cli_args import UsageError
     from .link import build_url
 
     if not 1 <= args.count <= 10000:
-        raise UsageError(f"evsefast chargepoint: argument --count: must be in [1, 10000], got {args.count}")
+        raise UsageError(f"argument --count: must be in [1, 10000], got {args.count}")
     if not 1 <= args.connectors <= 8:
-        raise UsageError(f"evsefast chargepoint: argument --connectors: must be in [1, 8], got {args.connectors}")
+        raise UsageError(f"argument --connectors: must be in [1, 8], got {args.connectors}")
     if args.board == "yeti" and (args.port is None or args.count != 1):
-        raise UsageError("evsefast chargepoint: --board yeti needs --port and a --count of 1")
+        raise UsageError("--board yeti needs --port and a --count of 1")
     if args.port is not None and args.board != "yeti":
-        raise UsageError("evsefast chargepoint: argument --port: only with --board yeti")
+        raise UsageError("argument --port: only with --board yeti")
     try:
         build_url(args.csms, None)
     except ValueError as exc:
-        raise UsageError(f"evsefast chargepoint: argument --csms: {exc}") from None
+        raise UsageError(f"argument --csms: {exc}") from None
     if args.id_tag is not None and not 1 <= len(args.id_tag) <= 20:
-        raise UsageError("evsefast chargepoint: argument --id-tag: must be 1-20 characters")
+        raise UsageError("argument --id-tag: must be 1-20 characters")
 
 
 async def _run_yeti(args, settings) -> Dict[str, Any]:
@@ -152,49 +147,45 @@ async def _run_yeti(args, settings) -> Dict[str, Any]:
 def chargepoint(argv: Optional[List[str]] = None, *, stdout: Optional[IO[str]] = None,
                 stderr: Optional[IO[str]] = None) -> int:
     """``evsefast chargepoint``; returns the exit code."""
-    from ..cli import EXIT_OK, EXIT_USAGE, UsageError
+    from ..cli import EXIT_OK, guard
 
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
-    try:
+
+    def run() -> int:
         args = build_parser().parse_args(argv)
         _validate(args)
         settings = _settings(args.config, args.ocpp)
-    except UsageError as exc:
-        err.write(f"{exc}\n")
-        return EXIT_USAGE
-    logging.basicConfig(level=logging.WARNING, stream=err, format="%(asctime)s %(name)s: %(message)s")
-    logging.getLogger("ocpp").setLevel(logging.WARNING)
-    if args.verbose:
-        logging.getLogger("evsefast.ocpp").setLevel(logging.INFO)
-        if args.verbose > 1:
-            logging.getLogger("evsefast.ocpp.wire").setLevel(logging.INFO)
-    import ocpp.messages
+        logging.basicConfig(level=logging.WARNING, stream=err, format="%(asctime)s %(name)s: %(message)s")
+        logging.getLogger("ocpp").setLevel(logging.WARNING)
+        if args.verbose:
+            logging.getLogger("evsefast.ocpp").setLevel(logging.INFO)
+            if args.verbose > 1:
+                logging.getLogger("evsefast.ocpp.wire").setLevel(logging.INFO)
+        import ocpp.messages
 
-    # validation in a worker thread costs more than it saves for small messages, and with many
-    # charge points it would crowd the executor (evsefast's own process: safe to set)
-    ocpp.messages.ASYNC_VALIDATION = False
-    try:
-        if args.board == "yeti":
-            summary = asyncio.run(_run_yeti(args, settings))
-            out.write(json.dumps(summary, indent=2) + "\n")
-            return EXIT_OK
-        result = asyncio.run(_run_sim(args, settings))
-    except KeyboardInterrupt:
-        err.write("evsefast chargepoint: interrupted\n")
+        # validation in a worker thread costs more than it saves for small messages, and with many
+        # charge points it would crowd the executor (evsefast's own process: safe to set)
+        ocpp.messages.ASYNC_VALIDATION = False
+        try:
+            if args.board == "yeti":
+                summary = asyncio.run(_run_yeti(args, settings))
+                out.write(json.dumps(summary, indent=2) + "\n")
+                return EXIT_OK
+            result = asyncio.run(_run_sim(args, settings))
+        except ValueError as exc:  # e.g. a security profile without its prerequisites
+            from ..cli_args import UsageError
+            raise UsageError(str(exc)) from None
+        if args.json:
+            s = result.stats.summary()
+            s.update(count=result.count, wall_s=round(result.wall_s, 3), cpu_s=round(result.cpu_s, 3),
+                     sim_s=round(result.sim_s, 3), registered=result.registered,
+                     energy_Wh=round(result.energy_Wh, 1))
+            out.write(json.dumps(s, indent=2) + "\n")
+        else:
+            out.write(result.text() + "\n")
         return EXIT_OK
-    except ValueError as exc:  # e.g. a security profile without its prerequisites
-        err.write(f"evsefast chargepoint: {exc}\n")
-        return EXIT_USAGE
-    if args.json:
-        s = result.stats.summary()
-        s.update(count=result.count, wall_s=round(result.wall_s, 3), cpu_s=round(result.cpu_s, 3),
-                 sim_s=round(result.sim_s, 3), registered=result.registered,
-                 energy_Wh=round(result.energy_Wh, 1))
-        out.write(json.dumps(s, indent=2) + "\n")
-    else:
-        out.write(result.text() + "\n")
-    return EXIT_OK
+    return guard(PROG, run, err)
 
 
 async def _run_sim(args, settings):
