@@ -340,3 +340,21 @@ def test_limits_follow_the_schedule_periods_as_they_begin_and_end():
             finally:
                 ticker.cancel()
     run(main())
+
+
+def test_connection_timeout_plugged_finishing_and_authorized_available():
+    async def main():
+        async with Rig(settings=dict(QUIET, connection_timeout_s=1)) as rig:
+            h = rig.h()
+            h.plug_in()  # no authorization within ConnectionTimeOut: Finishing (B6, E16 §3.20)
+            await asyncio.sleep(0.2)  # 1 s at 20x
+            await rig.settle()
+            h.cp("A")
+            await rig.settle()
+            assert await rig.cp.present_token(1, "TAG1") == "Started"  # authorization, no EV: B1 after the timeout
+            await asyncio.sleep(0.2)
+            await rig.settle()
+            assert rig.csms.statuses(1) == ["Available", "Preparing", "Finishing", "Available", "Preparing",
+                                            "Available"]
+            assert rig.csms.of("StartTransaction") == []
+    run(main())
