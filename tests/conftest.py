@@ -69,3 +69,19 @@ def no_serial_leaks():
         time.sleep(0.02)
     assert not threads, f"threads left running: {threads}"
     assert _pty_fds() <= fds, "pty file descriptors left open"
+
+
+# -- MQTT: one real mosquitto for the whole test session (evsefast.everest tests) --------------------
+@pytest.fixture(scope="session")
+def mosquitto():
+    """A real mosquitto broker (Debian package) on a free port; skipped without the binary, except
+    under CI=true, where a missing broker is a failure."""
+    from evsefast.everest.broker import Mosquitto, find_mosquitto
+
+    if find_mosquitto() is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("mosquitto is not installed (.ci/run installs the Debian package)")
+        pytest.skip("mosquitto is not installed (apt-get install mosquitto)")
+    broker = Mosquitto(unix_socket=True).start()
+    yield broker
+    broker.close()

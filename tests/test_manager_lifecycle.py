@@ -137,3 +137,12 @@ def test_context_manager_closes(kernels, tmp_path):
     assert mgr.closed
     with pytest.raises(ManagerClosed):
         mgr.pause_charging()
+
+
+def test_close_of_a_disabled_manager_keeps_the_pilot_at_f(kernels):
+    h = ManagerHarness(kernels=kernels)
+    h.mgr.enable_disable(0, DISABLE_CSMS)
+    assert ("cp_state_F",) in h.board.commands
+    h.mark()
+    h.mgr.close()
+    assert h.board.commands == [("allow_power_on", False, "PowerOff")]  # no X1 over the F

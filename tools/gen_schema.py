@@ -276,6 +276,22 @@ def topics(interface: Dict[str, Any]) -> Dict[str, Any]:
             "error": {"topic": f"{base}/error", "payload": "<Error>"},
             "module_ready": {"topic": "{prefix}modules/{module_id}/ready", "payload": True},
         },
+        "energy_grid": {
+            "description": "The energy interface of implementation {impl_id} = 'energy_grid' (current format; the "
+                           "legacy format puts cmds and vars on the shared cmd/var topics as above). "
+                           "energy_flow_request is published every second and at once (priority_request true) "
+                           "on entering WaitingForAuthentication or Finished.",
+            "cmds": {"enforce_limits": {
+                "call": {"topic": f"{base}/cmd/enforce_limits",
+                         "payload": {"msg_type": "Cmd", "data": {"id": "<uuid>", "args": {"value": "<EnforcedLimits>"},
+                                                                 "origin": "<caller_id>"}}},
+                "result": {"topic": f"{base}/cmd/enforce_limits/response/{{caller_id}}",
+                           "payload": {"msg_type": "CmdResult", "data": {"type": "result", "data": {
+                               "id": "<uuid>", "retval": None, "origin": "<module_id>"}}}}}},
+            "vars": {"energy_flow_request": {"topic": f"{base}/var/energy_flow_request",
+                                             "payload": {"msg_type": "Var",
+                                                         "data": {"data": "<EnergyFlowRequest>"}}}},
+        },
         "everest_api": {
             "description": "everest_api/1/evse_manager_consumer (EVerest >= 2025.10): bare JSON, QoS 0, not "
                            "retained. m2e = client to EVerest (request with {\"headers\":{\"replyTo\":<topic>},"
@@ -286,6 +302,15 @@ def topics(interface: Dict[str, Any]) -> Dict[str, Any]:
             "communication_check": f"{api}/m2e/communication_check",
             "not_forwarded": sorted(set(interface["vars"]) - set(consumer_vars)),
             "not_exposed": sorted(set(interface["cmds"]) - set(consumer_cmds)),
+            "session_info": f"{api}/e2m/session_info",
+        },
+        "evsefast_site": {
+            "description": "evsefast serve's site limit (an evsefast extension, bare JSON, QoS 0): set_limit takes "
+                           "amps per phase, null or {\"limit_A\": ...}, optionally wrapped as {\"headers\":"
+                           "{\"replyTo\":<topic>},\"payload\":...} (reply true/false); state is published on "
+                           "every change.",
+            "set_limit": "{external_prefix}evsefast/1/site/{site_id}/m2e/set_limit",
+            "state": "{external_prefix}evsefast/1/site/{site_id}/e2m/state",
         },
     }
 
@@ -293,8 +318,9 @@ def topics(interface: Dict[str, Any]) -> Dict[str, Any]:
 def manifest() -> Dict[str, Any]:
     """An EVerest module manifest for evsefast, its config generated from ``ManagerConfig``.
 
-    Provides ``evse`` (evse_manager); requires one board (evse_board_support) and optional power
-    meters and connector lock, as EVerest's EvseManager does (spec §7). The config entries are the
+    Provides ``evse`` (evse_manager) and ``energy_grid`` (energy), as EVerest's EvseManager does; requires
+    an optional board (evse_board_support: evsefast can use a local board instead), optional power
+    meters, connector lock and store (spec §7). ``evsefast.everest.EverestModule`` serves exactly these. The config entries are the
     Struct's own fields, types and defaults, so the manifest cannot drift from the code.
     """
     import msgspec
@@ -312,14 +338,19 @@ def manifest() -> Dict[str, Any]:
     return {
         "description": "evsefast: the evse_manager charging kernel of one connector (Python, Cython core)",
         "config": config,
-        "provides": {"evse": {"interface": "evse_manager", "description": "the seed evse_manager interface"}},
+        "provides": {"evse": {"interface": "evse_manager", "description": "the seed evse_manager interface"},
+                     "energy_grid": {"interface": "energy",
+                                     "description": "enforce_limits from the EnergyManager; energy_flow_request"}},
         "requires": {
-            "bsp": {"interface": "evse_board_support"},
+            # optional: evsefast may drive a local board (simulated, Yeti serial) instead of a BSP module
+            "bsp": {"interface": "evse_board_support", "min_connections": 0, "max_connections": 1},
             "powermeter_grid_side": {"interface": "powermeter", "min_connections": 0, "max_connections": 1},
             "powermeter_car_side": {"interface": "powermeter", "min_connections": 0, "max_connections": 1},
             "connector_lock": {"interface": "connector_lock", "min_connections": 0, "max_connections": 1},
             "store": {"interface": "kvs", "min_connections": 0, "max_connections": 1},
         },
+        # the consumer API tree and the simulated car's topics live under the external prefix
+        "enable_external_mqtt": True,
         "metadata": {"license": "https://opensource.org/licenses/Apache-2.0", "authors": ["evsefast developers"]},
     }
 

@@ -124,11 +124,19 @@ def chargepoint(argv: Optional[List[str]] = None) -> int:
     return run(argv)
 
 
+def serve(argv: Optional[List[str]] = None) -> int:
+    """``evsefast serve``: connectors as EVerest modules over MQTT (``evsefast.serve``)."""
+    from .serve import main as serve_main
+
+    return serve_main(argv)
+
+
 #: name -> (function(argv) -> exit code, one-line help). A new subcommand is one line here.
 COMMANDS: Dict[str, Tuple[Callable[[List[str]], int], str]] = {
     "simulate": (simulate, "a simulated charger and car, end to end"),
     "virtual-board": (virtual_board, "a virtual Yeti MCU on a pseudo-terminal"),
     "chargepoint": (chargepoint, "OCPP 1.6J / 2.0.1 charge points against a CSMS"),
+    "serve": (serve, "connectors as EVerest modules over MQTT (a site, one process)"),
 }
 
 

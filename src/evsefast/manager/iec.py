@@ -181,10 +181,12 @@ class IecAdapter:
         self.board.cp_state_F()
 
     def shutdown(self) -> None:
-        """Orderly close: power off and PWM off (X1) without any evaluation."""
+        """Orderly close: power off and, if the PWM runs, PWM off (X1), without any evaluation. A pilot
+        already at X1 or F (e.g. disabled) stays as it is."""
         self._power_off()
-        self.pwm_running = False
-        self.board.cp_state_X1()
+        if self.pwm_running:
+            self.pwm_running = False
+            self.board.cp_state_X1()
 
     # -- internals ---------------------------------------------------------------------------
     def _power_off(self) -> None:
