@@ -48,6 +48,7 @@ __all__ = [
 
 #: Extension point (see the module docstring): section name -> "module:StructName".
 SECTIONS: Dict[str, str] = {
+    "ocpp": "evsefast.ocpp.serve:OcppSection",  # the site's connectors as one OCPP charge point
 }
 
 Id = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[^/#+\s]+$")]
