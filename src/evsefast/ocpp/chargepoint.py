@@ -24,6 +24,7 @@ import logging
 from typing import Any, Dict, Optional, Sequence
 
 from .link import Link, Security, build_url
+from .protocol import cancel_and_wait
 from .settings import Settings
 from .stats import Stats
 from .store import OcppStore
@@ -127,10 +128,8 @@ class ChargePoint:
         self.link.stop()
         task = self._task
         if task is not None and not task.done():
-            task.cancel()
-            # asyncio.wait, not "await task": a cancellation of the caller must not be swallowed
-            done, _ = await asyncio.wait({task}, timeout=timeout_s)
-            if not done:
+            # not "await task": a cancellation of the caller must not be swallowed
+            if await cancel_and_wait({task}, timeout_s):
                 log.warning("%s: the connection task did not end within %g s", self.identity, timeout_s)
 
     def close(self) -> None:

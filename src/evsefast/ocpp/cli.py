@@ -165,7 +165,8 @@ def chargepoint(argv: Optional[List[str]] = None, *, stdout: Optional[IO[str]] =
         import ocpp.messages
 
         # validation in a worker thread costs more than it saves for small messages, and with many
-        # charge points it would crowd the executor (evsefast's own process: safe to set)
+        # charge points it would crowd the executor; restored afterwards (the command may run in-process)
+        old_validation = ocpp.messages.ASYNC_VALIDATION
         ocpp.messages.ASYNC_VALIDATION = False
         try:
             if args.board == "yeti":
@@ -176,6 +177,8 @@ def chargepoint(argv: Optional[List[str]] = None, *, stdout: Optional[IO[str]] =
         except ValueError as exc:  # e.g. a security profile without its prerequisites
             from ..cli_args import UsageError
             raise UsageError(str(exc)) from None
+        finally:
+            ocpp.messages.ASYNC_VALIDATION = old_validation
         if args.json:
             s = result.stats.summary()
             s.update(count=result.count, wall_s=round(result.wall_s, 3), cpu_s=round(result.cpu_s, 3),

@@ -26,7 +26,7 @@ from .outbox import Outbox, OutItem
 from .smart.applier import SmartCharging
 from .smart.profile import ProfileError
 
-__all__ = ["ProtocolBase"]
+__all__ = ["ProtocolBase", "cancel_and_wait"]
 
 log = logging.getLogger("evsefast.ocpp")
 
@@ -141,10 +141,7 @@ class ProtocolBase:
         """Cancel the background tasks and every connector's sampler."""
         for c in self.connectors:
             c.stop_sampler()
-        for t in self._tasks:
-            t.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=5.0)
+        await cancel_and_wait(self._tasks)
         self._tasks.clear()
 
     async def session(self, ws) -> None:
@@ -159,9 +156,7 @@ class ProtocolBase:
                 if not t.cancelled() and t.exception() is not None:
                     log.info("%s: %r", self.identity, t.exception())
         finally:
-            for t in (reader, main):
-                t.cancel()
-            await asyncio.wait({reader, main}, timeout=5.0)
+            await cancel_and_wait({reader, main})
             for t in (reader, main):
                 if t.done() and not t.cancelled():
                     t.exception()  # retrieved: no "exception never retrieved" noise
@@ -327,6 +322,25 @@ class ProtocolBase:
 
     def on_tx_dropped(self, item: OutItem) -> None:
         """A transaction message was given up after its attempts."""
+
+
+async def cancel_and_wait(tasks, timeout_s: float = 5.0) -> set:
+    """Cancel ``tasks`` and wait until they end; returns the ones still running after ``timeout_s``.
+
+    The cancellation is repeated: on Python < 3.12 ``asyncio.wait_for`` (used by the ``ocpp`` package
+    for every call) can swallow a cancellation that arrives together with the awaited answer, and
+    the task would then run on into its next await."""
+    pending = {t for t in tasks if not t.done()}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while pending:
+        for t in pending:
+            t.cancel()
+        left = deadline - loop.time()
+        if left <= 0:
+            break
+        _, pending = await asyncio.wait(pending, timeout=min(left, 0.1))
+    return pending
 
 
 def _value(x: Any) -> str:
