@@ -160,6 +160,63 @@ def test_a_site_of_8_connectors_never_exceeds_its_limit(wirings, limit, ops):
                 assert a == 0.0  # an idle connector holds nothing back from the others
 
 
+@settings(max_examples=200)
+@given(st.lists(st.sampled_from(WIRINGS), min_size=8, max_size=8), st.floats(6, 120, allow_nan=False),
+       st.lists(st.tuples(op, st.floats(0.05, 15.0)), min_size=1, max_size=40))
+def test_lowered_cars_follow_before_others_draw_more(wirings, limit, ops):
+    """In time: a car draws up to the largest limit it held during the last settle_s (the manager's 5 s PWM
+    rate plus the car's 5 s reaction); the site stays within its limit at every moment unless the site
+    limit itself was lowered within that window (which no balancer can undo faster than the cars follow)."""
+    import evsefast.serve_limits as serve_limits
+
+    conns = [FakeConnector(i, w) for i, w in enumerate(wirings)]
+    clock = [0.0]
+    real = serve_limits.time.monotonic
+    serve_limits.time.monotonic = lambda: clock[0]
+    try:
+        lim = SiteLimiter(SiteSection(limit_A=limit), conns, NullLink())
+        settle = 10.0  # physics, not the config: 5 s PWM rate (spec §3.4) + 5 s for the car to follow
+        history = {c.module_id: [] for c in conns}  # (t, amps held from t on)
+        limit_lowered_at = -1e9
+        for o, dt in ops:
+            if o[0] == "plug":
+                c = conns[o[1]]
+                if not c.demanding:
+                    c.demanding, c.since = True, clock[0]
+            elif o[0] == "unplug":
+                conns[o[1]].demanding = False
+            elif o[0] == "phases":
+                conns[o[1]].active = o[2]
+            else:
+                if o[1] is None or lim.limit_A is None or o[1] < lim.limit_A:
+                    limit_lowered_at = clock[0]
+                lim.set_limit(o[1])
+            end = clock[0] + dt
+            while True:  # the balancer loop runs every rebalance_ms
+                lim.rebalance()
+                for c in conns:
+                    if c.manager.sent and (not history[c.module_id] or history[c.module_id][-1][1] != c.manager.sent[-1]):
+                        history[c.module_id].append((clock[0], c.manager.sent[-1]))
+                if lim.limit_A is not None and clock[0] - limit_lowered_at >= settle:
+                    load = [0.0, 0.0, 0.0]
+                    for c in conns:
+                        if not c.demanding:
+                            continue  # no car drawing
+                        held = [a for t, a in history[c.module_id] if t >= c.since]
+                        before = [a for t, a in history[c.module_id] if t < c.since]
+                        window = [a for t, a in history[c.module_id] if clock[0] - settle < t and t >= c.since]
+                        latest = (held or before or [0.0])[-1]
+                        drawn = max([latest, *window])
+                        for p in c.grid_phases():
+                            load[p] += drawn
+                    assert all(x <= lim.limit_A + TOL for x in load), (load, lim.limit_A, clock[0])
+                if clock[0] >= end:
+                    break
+                clock[0] = min(end, clock[0] + lim.site.rebalance_ms / 1000.0)
+    finally:
+        serve_limits.time.monotonic = real
+
+
 def test_set_limit_payloads():
     assert parse_limit(b"20.5") == (20.5, "")
     assert parse_limit(b"null") == (None, "")

@@ -62,7 +62,7 @@ def test_environment_overrides_the_file_as_everest_hands_it_to_a_module():
     ({"connectors": [{"manager": {"module_id": "other"}}]}, "config.connectors[0].manager.module_id", "must equal"),
     ({"connectors": []}, "config.connectors", "at least one"),
     ({"connectors": [{"inline_cmds": True}]}, "config.connectors[0].inline_cmds", "not with a sim board"),
-    ({"ocpp": {}}, "config.ocpp", "unknown section"),
+    ({"modbus": {}}, "config.modbus", "unknown section"),
 ])
 def test_bad_values_name_the_key(data, field, text):
     with pytest.raises(InvalidInput) as info:

@@ -117,6 +117,13 @@ def virtual_board(argv: Optional[List[str]] = None) -> int:
     return run(argv)
 
 
+def chargepoint(argv: Optional[List[str]] = None) -> int:
+    """``evsefast chargepoint``: OCPP charge points against a CSMS (``evsefast.ocpp.cli``)."""
+    from .ocpp.cli import chargepoint as run
+
+    return run(argv)
+
+
 def serve(argv: Optional[List[str]] = None) -> int:
     """``evsefast serve``: connectors as EVerest modules over MQTT (``evsefast.serve``)."""
     from .serve import main as serve_main
@@ -128,6 +135,7 @@ def serve(argv: Optional[List[str]] = None) -> int:
 COMMANDS: Dict[str, Tuple[Callable[[List[str]], int], str]] = {
     "simulate": (simulate, "a simulated charger and car, end to end"),
     "virtual-board": (virtual_board, "a virtual Yeti MCU on a pseudo-terminal"),
+    "chargepoint": (chargepoint, "OCPP 1.6J / 2.0.1 charge points against a CSMS"),
     "serve": (serve, "connectors as EVerest modules over MQTT (a site, one process)"),
 }
 

@@ -48,6 +48,7 @@ __all__ = [
 
 #: Extension point (see the module docstring): section name -> "module:StructName".
 SECTIONS: Dict[str, str] = {
+    "ocpp": "evsefast.ocpp.serve:OcppSection",  # the site's connectors as one OCPP charge point
 }
 
 Id = Annotated[str, Meta(min_length=1, max_length=128, pattern=r"^[^/#+\s]+$")]
@@ -70,6 +71,10 @@ class SiteSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     rebalance_ms: Annotated[float, Meta(ge=50, le=1000)] = 250.0
     #: valid_for of the balancer's limits (a stalled process stops charging after this) and its refresh
     limit_valid_s: Annotated[int, Meta(ge=3, le=3600)] = 30
+    #: how long an increase waits after a decrease was sent, so the lowered cars have followed before others
+    #: draw more: the manager changes the PWM at most every 5 s (spec §3.4) and the car then has 5 s to
+    #: follow (IEC 61851-1 A.4, 5 s), so 10 s keeps the drawn current within the site limit at all times
+    settle_s: Annotated[float, Meta(ge=0, le=60)] = 10.0
 
 
 class MeterRef(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

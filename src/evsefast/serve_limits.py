@@ -3,8 +3,11 @@
 Every ``rebalance_ms`` (and at once when a connector starts or stops wanting power, or the site limit
 changes) it computes the allocation (:func:`evsefast.serve_balancer.allocate`) and sends each manager
 an ``enforce_limits`` (``valid_for`` = ``limit_valid_s``) on its driver thread when its value changed
-or is due for refresh -- decreases before increases.  Without a site limit every connector gets its own
-maximum.  The managers' own rules apply from there (PWM changes in Charging at most every 5 s, §3.4).
+or is due for refresh.  Decreases go out at once; an increase waits until ``settle_s`` (10 s) after the
+last decrease, because a lowered car follows its new PWM only after up to 5 s (the manager's PWM rate,
+§3.4) plus 5 s (the car's reaction time): sent together, the raised car could draw its new current while
+the lowered one still draws its old, and the site would be over its limit for those seconds.  Without a
+site limit every connector gets its own maximum.
 
 Authority (``site.authority``): ``auto`` hands over to EVerest's EnergyManager at its first
 ``enforce_limits`` (from then on the balancer sends nothing; when the EnergyManager's limits are not
@@ -75,6 +78,7 @@ class SiteLimiter:
         self.authority = "energy_manager" if site.authority == "energy_manager" else "balancer"
         self.allocations: Dict[str, float] = {}
         self._sent: Dict[str, tuple] = {}  # module_id -> (amps, monotonic s)
+        self._increases_from = 0.0  # monotonic s: increases wait until the last decrease has taken effect
         self._event = threading.Event()
         self._stop = False
         self._thread: Optional[threading.Thread] = None
@@ -160,7 +164,12 @@ class SiteLimiter:
                 if sent is None or sent[0] != amps or now - sent[1] >= refresh_s:
                     due.append((amps - (sent[0] if sent else 0.0), c, amps))
             due.sort(key=lambda x: x[0])  # decreases first
-            for _, c, amps in due:
+            # a car that still charges follows a decrease only after seconds; one that stopped draws nothing
+            if any(delta < 0 and c.demanding for delta, c, _ in due):
+                self._increases_from = now + self.site.settle_s
+            for delta, c, amps in due:
+                if delta > 0 and now < self._increases_from:
+                    continue  # held: the lowered cars have not followed yet (the loop sends it later)
                 self._sent[c.module_id] = (amps, now)
                 self._send(c, amps)
         if changed:
