@@ -62,6 +62,7 @@ def _random_kwargs(rng):
     )
 
 
+@pytest.mark.arm
 @pytest.mark.parametrize("case", range(60))
 def test_random_streams_identical(builds, case):
     rng = random.Random(1000 + case)
@@ -80,6 +81,7 @@ def test_block_lengths_around_the_vector(builds, n, kind):
               noise_kind=kind, seed=n + 1, t_us=271.0)
 
 
+@pytest.mark.arm
 @pytest.mark.parametrize("kind", [1, 2])
 @pytest.mark.parametrize("levels", [(14.9, -14.9), (15.0, -15.0), (12.0, -12.0), (0.0, -14.99)])
 def test_clipping_at_both_rails(builds, kind, levels):
@@ -101,6 +103,7 @@ def test_ramps_between_plateaus(builds, rise_us):
               sample_period_us=1.0, noise_V=0.1, seed=3)
 
 
+@pytest.mark.arm
 def test_level_changes_between_fills_use_fresh_tables(builds):
     c, p = _pair(builds, duty_pct=26.67, high_V=9.0, noise_V=0.1, seed=4)
     for hv, lv, duty, nv in [(9.0, -12.0, 26.67, 0.1), (6.0, -12.0, 26.67, 0.1), (6.0, -9.0, 50.0, 0.1),
@@ -115,6 +118,7 @@ def test_level_changes_between_fills_use_fresh_tables(builds):
         assert bc == bp, (hv, lv, duty, nv)
 
 
+@pytest.mark.arm
 @pytest.mark.parametrize("kind", [1, 2])
 def test_index_crosses_32_bits(builds, kind):
     c, p = _pair(builds, duty_pct=26.67, high_V=9.0, noise_V=0.2, noise_kind=kind)

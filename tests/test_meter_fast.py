@@ -89,6 +89,7 @@ def test_plain_series_identical(builds, kind, n):
 SPECIALS = [NAN, 0.0, -0.0, INF, -INF, 1e300, -1e300, 5e-324]
 
 
+@pytest.mark.arm
 @pytest.mark.parametrize("seed", range(40))
 def test_specials_inside_stretches(builds, seed):
     """Specials dropped into long plain runs: the pass declines or agrees with the loop."""
@@ -104,6 +105,7 @@ def test_specials_inside_stretches(builds, seed):
     _feed_both(builds, [(t[:700], w[:700]), (t[700:], w[700:])], max_gap=rng.choice([1000.0, 0.0, INF]))
 
 
+@pytest.mark.arm
 def test_zero_powers_and_times(builds):
     t = [float(k) for k in range(600)]
     for w in ([0.0] * 600, [-0.0] * 600, [0.0, -0.0] * 300, [-1.0, 0.0, -0.0, -2.0] * 150,
@@ -113,6 +115,7 @@ def test_zero_powers_and_times(builds):
     _feed_both(builds, [(tz, [5.0] * 600)])
 
 
+@pytest.mark.arm
 def test_vi_with_nan_phases(builds):
     rng = random.Random(5)
     n = 1030

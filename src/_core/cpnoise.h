@@ -78,6 +78,9 @@ static int evf_noise_level(int force)
  * an entry is clipped (the batch counts clipped samples only then). */
 #define EVF_TAB 1024
 
+/* a batch using both tables spans at most this many samples (cpsignal.pxd flushes before) */
+#define EVF_NOISE_SPAN 4096
+
 static int evf_noise_table(uint32_t *tab, double a, double b, int kind, double top, long maxc)
 {
     int32_t t, tmin = kind == 2 ? -510 : 0, tmax = kind == 2 ? 510 : 1023;
@@ -115,7 +118,6 @@ __attribute__((target("avx2"))) static inline __m256i evf_pos8(__m256i idx, __m2
  * writes next while below ``cap``; at the buffer's end it overlaps the previous one instead (same
  * samples, same counts).  COUNT: the tables have clipped entries; the clipped samples are counted
  * (lanes outside the batch's new samples are not).  Without, entries are counts below 65536. */
-#define EVF_NOISE_SPAN 4096
 
 /* 1 if the batch's runs use both tables; then ``bm`` (EVF_NOISE_SPAN / 64 + 2 words) has bit
  * j - starts[0] set for the samples j of slot-1 runs (zero past the batch) */
