@@ -17,6 +17,7 @@ import pytest
 np = pytest.importorskip("numpy", reason="the realistic CP generator needs numpy (tests extra; no armv7l wheels)")
 
 import cpline as cp  # noqa: E402
+import cpscore  # noqa: E402
 
 from evsefast import pilot as api  # noqa: E402
 
@@ -30,8 +31,8 @@ def classifier(kernels, **cfg):
 
 def run(kernels, line, segments, seed, **cfg):
     stream = cp.render(line, segments, seed)
-    r = cp.feed(stream, classifier(kernels, **cfg), FAST_MS)
-    return stream, r, cp.score(stream, r, FAST_MS, SLOW_MS)
+    r = cpscore.feed(stream, classifier(kernels, **cfg), FAST_MS)
+    return stream, r, cpscore.score(stream, r, FAST_MS, SLOW_MS)
 
 
 # ---- the three defects of issue 14 ----------------------------------------------------------------
@@ -103,9 +104,9 @@ def session(seed, mode, **over):
     return _STREAMS[key]
 
 
-def check(sc: cp.Score, stream: cp.Stream):
+def check(sc: cpscore.Score, stream: cp.Stream):
     assert sc.problems() == {}, sc.problems()
-    changes = cp.truth_changes(stream)
+    changes = cpscore.truth_changes(stream)
     assert len(sc.latencies) == len(changes) >= 10
     assert sc.duty_max_mean_error <= 0.5
 
@@ -117,8 +118,8 @@ def test_realistic_sessions_meet_the_targets(kernels, mode, seed):
     limit: band corners (J1772 extremes, +-3 % drift, 200 mV hum), 10 spikes/s + 2 bursts/s, 20 %
     ringing with 20 us (10-90 %) RC edges."""
     stream = session(seed, mode)
-    r = cp.feed(stream, classifier(kernels), FAST_MS)
-    sc = cp.score(stream, r, FAST_MS, SLOW_MS)
+    r = cpscore.feed(stream, classifier(kernels), FAST_MS)
+    sc = cpscore.score(stream, r, FAST_MS, SLOW_MS)
     check(sc, stream)
     # power removal is decided within IEC 61851-1's 100 ms, always
     assert all(lat <= 100.0 for _, s, lat in sc.latencies if s not in cp.POWER_STATES)
@@ -129,8 +130,8 @@ def test_other_block_sizes_and_rates(kernels, block_n, sample_us):
     """20 ms blocks at 100 kS/s and 200 kS/s, 10 ms blocks at 50 kS/s (the slow debounce counts in
     whole blocks: 250 ms is 260 ms with 20 ms blocks)."""
     stream = session(7, "realistic", block_n=block_n, sample_us=sample_us, bounce_ms=0.0)
-    r = cp.feed(stream, classifier(kernels), FAST_MS)
-    check(cp.score(stream, r, FAST_MS, SLOW_MS), stream)
+    r = cpscore.feed(stream, classifier(kernels), FAST_MS)
+    check(cpscore.score(stream, r, FAST_MS, SLOW_MS), stream)
 
 
 @pytest.mark.parametrize("hz", [980.0, 1000.0, 1020.0])
@@ -143,8 +144,8 @@ def test_ideal_waveforms_stay_perfect(kernels, hz):
             cp.Segment(300, "C", 26.67, diode_fault=True), cp.Segment(300, "F"), cp.Segment(300, "E"),
             cp.Segment(300, "A", 90.0), cp.Segment(300, "B", 96.0, diode_fault=True)]
     stream = cp.render(line, segs, 1)
-    r = cp.feed(stream, classifier(kernels), FAST_MS)
-    sc = cp.score(stream, r, FAST_MS, SLOW_MS)
+    r = cpscore.feed(stream, classifier(kernels), FAST_MS)
+    sc = cpscore.score(stream, r, FAST_MS, SLOW_MS)
     assert sc.problems() == {}, sc.problems()
     for t, state, lat in sc.latencies:  # the first whole block of the new state, + the debounce
         first = (int(t // line.block_ms) + 1) * line.block_ms

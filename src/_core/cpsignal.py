@@ -20,10 +20,11 @@ buffers with what an ADC sampling the CP line without synchronisation would see.
   old uniform table).  On a plateau of level ``v0`` a sample is the ADC count ``floor(a + t * b)``,
   with ``a`` and ``b`` folded from the level, the noise scale and the calibration once per run (the
   same count as ``floor((v0 + noise - offset_V) / volts_per_count + 0.5)`` up to the rounding of
-  the last bit); the compiled build keeps that map from the 1024 draws to counts as a table per
-  plateau level.  Each sample's noise depends on its index only: a block vectorises, and a seed
-  reproduces a stream exactly in both builds.  (This replaced, with issue 13, a serial SplitMix64 stream drawing 10-bit indices into
-  1024-entry tables: the same seed gives other noise than before; noiseless streams are
+  the last bit); both builds keep that map from the 1024 draws to counts as a table per plateau
+  level (the compiled AVX-512 path computes it with the same formula instead).  Each sample's
+  noise depends on its index only: a block vectorises, and a seed reproduces a stream exactly in
+  both builds.  (This replaced, with issue 13, a serial SplitMix64 stream drawing 10-bit indices
+  into 1024-entry tables: the same seed gives other noise than before; noiseless streams are
   unchanged.)
 * uint16 output: ``count = floor((V - offset_V) / volts_per_count + 0.5)`` clipped to
   ``[0, 2**adc_bits - 1]``; clipped samples are counted (``clipped``, and the fill's return value).
