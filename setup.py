@@ -13,7 +13,7 @@ import shutil
 
 from setuptools import Extension, setup
 
-KERNELS = ["pilot", "cpsignal", "pwm", "limits", "meter", "framing"]
+KERNELS = ["pilot", "pilotstream", "cpsignal", "pwm", "limits", "meter", "framing"]
 # per-kernel flags on top of the common ones, not in a debug build (measured: benches/README.md
 # "Compiler flags"): cpsignal's run loop and noise batches are ~8 % faster at -O3 (and 2 % fewer Ir)
 EXTRA_CFLAGS = {"cpsignal": ["-O3"]}

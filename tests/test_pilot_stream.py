@@ -337,3 +337,14 @@ def test_feed_many_validates(kernels):
         clf.feed_many(["x"], 2, 0.0, 1.0)
     assert clf.feed_many(buf, 11, 0.0, 1.0) == 0 and clf.kernel.blocks == 0  # no whole block
     assert clf.feed_many([2000] * 4, 2, 0.0, 1.0) == 0 and clf.kernel.blocks == 2  # a list is converted
+
+
+def test_the_streaming_kernel_shares_the_state_codes(kernels):
+    """pilotstream.py (the streaming classifier) keeps its own copies of pilot.py's state codes."""
+    p = kernels.pilot
+    assert p.PilotClassifier is kernels.pilotstream.PilotClassifier
+    for state in (p.STATE_A, p.STATE_B, p.STATE_E, p.STATE_F, p.STATE_INVALID):
+        assert p.removes_power(state)
+    assert not p.removes_power(p.STATE_C) and not p.removes_power(p.STATE_D)
+    clf = p.PilotClassifier(p.PilotConfig())
+    assert clf.state == p.STATE_UNKNOWN

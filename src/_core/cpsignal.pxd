@@ -2,7 +2,7 @@
 cimport cython
 from cpython.buffer cimport PyBuffer_Release
 
-from evsefast._core.pilot cimport PilotClassifier
+from evsefast._core.pilotstream cimport PilotClassifier
 from evsefast._core.rawbuf cimport rawbuf_get
 
 # the per-sample noise in C (cpnoise.h; cpnoise.py is its plain-Python twin)

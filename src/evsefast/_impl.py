@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
-KERNEL_NAMES = ("pilot", "cpsignal", "pwm", "limits", "meter", "framing")
+KERNEL_NAMES = ("pilot", "pilotstream", "cpsignal", "pwm", "limits", "meter", "framing")
 _CORE_PACKAGE = "evsefast._core"
 _PURE_PREFIX = "evsefast._core._pure_"
 
@@ -52,12 +52,22 @@ def _available_names() -> tuple:
     return tuple(n for n in KERNEL_NAMES if (here / f"{n}.py").exists())
 
 
+def _join_pilot(ns: SimpleNamespace) -> None:
+    """``ns.pilot.PilotClassifier`` / ``removes_power``: the streaming classifier lives in its own
+    kernel module (pilotstream, kept apart for size) but belongs to the pilot namespace."""
+    stream = getattr(ns, "pilotstream", None)
+    if stream is not None and hasattr(ns, "pilot"):
+        ns.pilot.PilotClassifier = stream.PilotClassifier
+        ns.pilot.removes_power = stream.removes_power
+
+
 def pure() -> SimpleNamespace:
     """The kernels as plain Python (always available)."""
     if "pure" not in _cache:
         ns = SimpleNamespace(name="pure", compiled=False)
         for n in _available_names():
             setattr(ns, n, _load_pure(n))
+        _join_pilot(ns)
         _cache["pure"] = ns
     return _cache["pure"]
 
@@ -74,6 +84,7 @@ def compiled() -> SimpleNamespace:
                     "reinstall with a C compiler, or set EVSEFAST_NO_EXTENSIONS=1"
                 )
             setattr(ns, n, module)
+        _join_pilot(ns)
         _cache["compiled"] = ns
     return _cache["compiled"]
 
