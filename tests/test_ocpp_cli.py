@@ -41,6 +41,7 @@ def _argv(line: str, port: int):
     return [sys.executable, "-m", "evsefast.cli", *words[1:]]
 
 
+@pytest.mark.slow  # 21 simulated stations end to end: minutes with the plain-Python kernels (CI's pure round)
 def test_readme_commands_against_the_example_csms(tmp_path):
     lines = _readme_commands()
     assert lines[0].startswith("python examples/ocpp_csms.py") and lines[0].endswith("&")
@@ -72,6 +73,7 @@ def test_readme_commands_against_the_example_csms(tmp_path):
     assert ids == {f"CP-{i:03d}" for i in range(1, 21)}
 
 
+@pytest.mark.slow  # 20 simulated minutes of CP waveform: too slow for the plain-Python kernels' round
 def test_chargepoint_2_0_1_session_against_a_csms():
     async def main():
         async with Csms("2.0.1") as csms:
