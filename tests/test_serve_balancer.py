@@ -165,8 +165,9 @@ def test_a_site_of_8_connectors_never_exceeds_its_limit(wirings, limit, ops):
        st.lists(st.tuples(op, st.floats(0.05, 15.0)), min_size=1, max_size=40))
 def test_lowered_cars_follow_before_others_draw_more(wirings, limit, ops):
     """In time: a car draws up to the largest limit it held during the last settle_s (the manager's 5 s PWM
-    rate plus the car's 5 s reaction); the site stays within its limit at every moment unless the site
-    limit itself was lowered within that window (which no balancer can undo faster than the cars follow)."""
+    rate plus the car's 5 s reaction); the site stays within its limit at every moment unless, within that
+    window, the site limit itself was lowered or a car started drawing on more phases (no balancer can undo
+    either faster than the cars follow)."""
     import evsefast.serve_limits as serve_limits
 
     conns = [FakeConnector(i, w) for i, w in enumerate(wirings)]
@@ -186,7 +187,10 @@ def test_lowered_cars_follow_before_others_draw_more(wirings, limit, ops):
             elif o[0] == "unplug":
                 conns[o[1]].demanding = False
             elif o[0] == "phases":
-                conns[o[1]].active = o[2]
+                c = conns[o[1]]
+                if c.demanding and o[2] > c.active:
+                    limit_lowered_at = clock[0]  # the car itself loads more phases: the same for the site
+                c.active = o[2]
             else:
                 if o[1] is None or lim.limit_A is None or o[1] < lim.limit_A:
                     limit_lowered_at = clock[0]

@@ -12,6 +12,22 @@
 #define EVF_HCHUNK 1024
 
 #if defined(EVF_X86)
+/* the vector paths' end: fold the 128-bit OR to 16 bits, then the samples after the last vector */
+static inline unsigned evf_idx_finish(__m128i x, const uint16_t *s, size_t i, size_t n, unsigned sh,
+                                      uint8_t *idx)
+{
+    unsigned r;
+    x = _mm_or_si128(x, _mm_srli_si128(x, 8));
+    x = _mm_or_si128(x, _mm_srli_si128(x, 4));
+    x = _mm_or_si128(x, _mm_srli_si128(x, 2));
+    r = (unsigned)_mm_cvtsi128_si32(x) & 0xffffu;
+    for (; i < n; i++) {
+        r |= s[i];
+        idx[i] = (uint8_t)(s[i] >> sh > 255 ? 255 : s[i] >> sh);
+    }
+    return r;
+}
+
 __attribute__((target("avx512bw"))) static unsigned evf_idx_avx512(const uint16_t *s, size_t n,
                                                                    unsigned sh, uint8_t *idx)
 {
@@ -21,7 +37,6 @@ __attribute__((target("avx512bw"))) static unsigned evf_idx_avx512(const uint16_
     __m256i b;
     __m128i x;
     size_t i = 0;
-    unsigned r;
     for (; i + 64 <= n; i += 64) {
         __m512i u = _mm512_loadu_si512((const void *)(s + i)), v = _mm512_loadu_si512((const void *)(s + i + 32));
         a = _mm512_or_si512(a, _mm512_or_si512(u, v));
@@ -35,15 +50,7 @@ __attribute__((target("avx512bw"))) static unsigned evf_idx_avx512(const uint16_
     }
     b = _mm256_or_si256(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
     x = _mm_or_si128(_mm256_castsi256_si128(b), _mm256_extracti128_si256(b, 1));
-    x = _mm_or_si128(x, _mm_srli_si128(x, 8));
-    x = _mm_or_si128(x, _mm_srli_si128(x, 4));
-    x = _mm_or_si128(x, _mm_srli_si128(x, 2));
-    r = (unsigned)_mm_cvtsi128_si32(x) & 0xffffu;
-    for (; i < n; i++) {
-        r |= s[i];
-        idx[i] = (uint8_t)(s[i] >> sh > 255 ? 255 : s[i] >> sh);
-    }
-    return r;
+    return evf_idx_finish(x, s, i, n, sh, idx);
 }
 
 __attribute__((target("avx2"))) static unsigned evf_idx_avx2(const uint16_t *s, size_t n,
@@ -53,7 +60,6 @@ __attribute__((target("avx2"))) static unsigned evf_idx_avx2(const uint16_t *s, 
     const __m128i c = _mm_cvtsi32_si128((int)sh);
     __m128i x;
     size_t i = 0;
-    unsigned r;
     for (; i + 32 <= n; i += 32) {
         __m256i u = _mm256_loadu_si256((const __m256i *)(const void *)(s + i));
         __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(s + i + 16));
@@ -70,15 +76,7 @@ __attribute__((target("avx2"))) static unsigned evf_idx_avx2(const uint16_t *s, 
         i = n;
     }
     x = _mm_or_si128(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
-    x = _mm_or_si128(x, _mm_srli_si128(x, 8));
-    x = _mm_or_si128(x, _mm_srli_si128(x, 4));
-    x = _mm_or_si128(x, _mm_srli_si128(x, 2));
-    r = (unsigned)_mm_cvtsi128_si32(x) & 0xffffu;
-    for (; i < n; i++) {
-        r |= s[i];
-        idx[i] = (uint8_t)(s[i] >> sh > 255 ? 255 : s[i] >> sh);
-    }
-    return r;
+    return evf_idx_finish(x, s, i, n, sh, idx);
 }
 #endif
 

@@ -323,7 +323,7 @@ class EvseManager(AsyncApi, Inbox):
         d = _INF if iec.c1_deadline is None and iec.f_unlock_deadline is None else iec.next_deadline()
         if self._boot.ready:
             lim = self._limits
-            if not lim.expired and lim.expiry_ms < d:  # lim.deadline(), inline
+            if not lim.expired and lim.expiry_ms < d:  # the current budget expires
                 d = lim.expiry_ms
             core = self._core
             x = core.next_due_ms = core.state_deadline(now)  # until then, without new input, a run is a no-op

@@ -207,9 +207,6 @@ class Charger(StatesMixin):
 
     # -- PWM helpers -------------------------------------------------------------------------------
 
-    def _current(self) -> float:
-        return self.limits.eff[self.state != IDLE]
-
     def _pwm_now(self, duty: float, amps: float, now: int) -> None:
         self.last_duty = duty
         self.signalled_A = amps if 0.0 < duty < 1.0 else 0.0

@@ -26,7 +26,6 @@ class LimitState:
         self._effective = k.effective_current_A
         self._accepted = k.setpoint_accepted
         self._expired = k.budget_expired
-        self._allowed = k.charging_allowed
         self.module_id = module_id
         self.iec = iec
         self._publish = publish
@@ -81,10 +80,6 @@ class LimitState:
             inside = outside
         self.eff = [outside, inside]
 
-    def allowed(self, current_A: float) -> bool:
-        """Charging allowed at ``current_A`` (> 5.9 A)."""
-        return self._allowed(current_A)
-
     # -- set-points ------------------------------------------------------------------------------
     def set_max_current(self, current_A: float, valid_until_ms: int, now: int, in_session: bool) -> bool:
         """Core ``set_max_current`` (§3.1 step 3); rejected set-points keep the old limit."""
@@ -112,10 +107,6 @@ class LimitState:
             self.publish(in_session, force=True)
             return True
         return False
-
-    def deadline(self) -> float:
-        """When the current budget expires, or +inf."""
-        return INF if self.expired else self.expiry_ms
 
     # -- board inputs ------------------------------------------------------------------------------
     def on_capabilities(self, caps) -> None:

@@ -99,13 +99,6 @@ class Metering:
             soc.tripped = True
         return soc.tripped
 
-    def over_current_deadline(self) -> float:
-        """When a running over-current condition trips, or +inf."""
-        soc = self.soc
-        if soc.active and not soc.tripped:
-            return soc.since_ms + soc.timeout_ms
-        return math.inf
-
     # -- transactions ------------------------------------------------------------------------------
     def start_transaction(self, evse_id: str, uuid: str, token, validation) -> bool:
         """Ask each meter to start; False if one answered UNEXPECTED_ERROR and that is fatal."""

@@ -314,7 +314,7 @@ class StatesMixin:
                 rate = self.rate
                 d = rate.last_update_ms + rate.interval_ms if rate.has_update else now
             soc = self.soc
-            if soc.active and not soc.tripped:  # metering.over_current_deadline(), inline: every pass asks
+            if soc.active and not soc.tripped:  # when a running over-current condition trips
                 oc = soc.since_ms + soc.timeout_ms
                 if oc < d:
                     d = oc
